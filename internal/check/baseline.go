@@ -1,0 +1,47 @@
+package check
+
+import (
+	"encoding/json"
+	"fmt"
+	"os"
+)
+
+// Baseline is the set of fingerprints of an earlier report; findings in it
+// are not new.
+type Baseline map[string]bool
+
+// LoadBaseline reads an earlier `-o json` report. Findings without a
+// fingerprint (written by hand or by an older version) are fingerprinted
+// from their check, object, container and path.
+func LoadBaseline(file string) (Baseline, error) {
+	data, err := os.ReadFile(file)
+	if err != nil {
+		return nil, fmt.Errorf("reading baseline: %w", err)
+	}
+	var report struct {
+		Findings []Finding `json:"findings"`
+	}
+	if err := json.Unmarshal(data, &report); err != nil {
+		return nil, fmt.Errorf("baseline %s is not a kubeharden JSON report: %w", file, err)
+	}
+	b := Baseline{}
+	for _, f := range report.Findings {
+		fp := f.Fingerprint
+		if fp == "" {
+			fp = Fingerprint(f.Check, f.Object, f.Container, f.Path)
+		}
+		b[fp] = true
+	}
+	return b, nil
+}
+
+// FilterNew keeps the findings whose fingerprint is not in b.
+func (b Baseline) FilterNew(fs []Finding) []Finding {
+	out := fs[:0:0]
+	for _, f := range fs {
+		if !b[f.Fingerprint] {
+			out = append(out, f)
+		}
+	}
+	return out
+}

@@ -1,0 +1,139 @@
+// Package check is the engine: what a check is, the registry that holds the
+// catalogue, the runner that evaluates it over an inventory or a single
+// object, and the controls users have over it (configuration, annotations,
+// baselines).
+package check
+
+import (
+	"crypto/sha256"
+	"encoding/hex"
+	"strings"
+
+	"github.com/kubeharden/kubeharden/internal/inventory"
+	"github.com/kubeharden/kubeharden/internal/source"
+)
+
+// Frameworks maps a check or finding to external standards.
+type Frameworks struct {
+	// CIS are CIS Kubernetes Benchmark section numbers ("5.2.2").
+	CIS []string `json:"cis,omitempty"`
+	// PSS are upstream Pod Security Standards check IDs ("privileged").
+	PSS []string `json:"pss,omitempty"`
+	// NSA are NSA-CISA Kubernetes Hardening Guide topics.
+	NSA []string `json:"nsa,omitempty"`
+	// MITRE are MITRE ATT&CK technique IDs ("T1611").
+	MITRE []string `json:"mitre,omitempty"`
+}
+
+// Empty reports whether no framework is named.
+func (f Frameworks) Empty() bool {
+	return len(f.CIS)+len(f.PSS)+len(f.NSA)+len(f.MITRE) == 0
+}
+
+// Metadata describes a check in the catalogue.
+type Metadata struct {
+	ID          string     `json:"id"`
+	Title       string     `json:"title"`
+	Severity    Severity   `json:"severity"`
+	Category    Category   `json:"category"`
+	Frameworks  Frameworks `json:"frameworks"`
+	Description string     `json:"description"`
+	Remediation string     `json:"remediation"`
+	// Optional checks are listed in the catalogue but run only when enabled
+	// (--checks or the config file).
+	Optional bool `json:"-"`
+	// ControlPlane marks pod checks that also apply to the static pods of
+	// the control plane (kube-apiserver, etcd, ...), whose role requires
+	// host networking, host paths and root. See docs/checks.md.
+	ControlPlane bool `json:"-"`
+}
+
+// Check is a catalogue entry: metadata plus a pure function over the view
+// it needs. Exactly one of Pod and Object is set; the runner dispatches on
+// it, so a check never re-decodes an object.
+type Check struct {
+	Metadata
+	// Pod is evaluated once for every object with a pod spec (Pods and
+	// every workload kind, including custom resources with a pod template).
+	Pod func(env *Env, pod *inventory.Pod) []Result
+	// Object is evaluated for every object whose kind is in Kinds (every
+	// object when Kinds is empty).
+	Object func(env *Env, obj *source.Object) []Result
+	// Kinds restricts Object checks to these kinds.
+	Kinds []string
+}
+
+// Result is what a check function reports: one problem at one field.
+type Result struct {
+	// Container is the container's name when the problem is in one.
+	Container string
+	// Path is the dotted field path inside the object
+	// ("spec.template.spec.containers[0].securityContext.privileged").
+	Path string
+	// Message says what is wrong, with the field and value.
+	Message string
+	// Remediation, when set, replaces the check's generic remediation.
+	Remediation string
+}
+
+// ObjectRef names an object in findings.
+type ObjectRef struct {
+	APIVersion string `json:"apiVersion"`
+	Kind       string `json:"kind"`
+	Namespace  string `json:"namespace,omitempty"`
+	Name       string `json:"name"`
+}
+
+// RefOf returns the reference of o.
+func RefOf(o *source.Object) ObjectRef {
+	return ObjectRef{APIVersion: o.APIVersion(), Kind: o.Kind(), Namespace: o.Namespace(), Name: o.Name()}
+}
+
+// String is "Kind namespace/name" or "Kind name".
+func (r ObjectRef) String() string {
+	if r.Namespace != "" {
+		return r.Kind + " " + r.Namespace + "/" + r.Name
+	}
+	return r.Kind + " " + r.Name
+}
+
+// Group is the API group of the reference.
+func (r ObjectRef) Group() string {
+	if g, _, ok := strings.Cut(r.APIVersion, "/"); ok {
+		return g
+	}
+	return ""
+}
+
+// Finding is one result of one check on one object, ready to report.
+type Finding struct {
+	Check       string     `json:"check"`
+	Severity    Severity   `json:"severity"`
+	Category    Category   `json:"category"`
+	Object      ObjectRef  `json:"object"`
+	Container   string     `json:"container,omitempty"`
+	Path        string     `json:"path,omitempty"`
+	Source      *Source    `json:"source,omitempty"`
+	Message     string     `json:"message"`
+	Remediation string     `json:"remediation"`
+	Frameworks  Frameworks `json:"frameworks"`
+	Fingerprint string     `json:"fingerprint"`
+}
+
+// Source is where the object (or the field) was read from.
+type Source struct {
+	File string `json:"file"`
+	Line int    `json:"line,omitempty"`
+}
+
+// Fingerprint identifies a finding across runs, independent of where the
+// object was read from and of the message's wording: check, object
+// identity (group, kind, namespace, name), container and field path.
+func Fingerprint(checkID string, obj ObjectRef, container, path string) string {
+	h := sha256.New()
+	for _, part := range []string{checkID, obj.Group(), obj.Kind, obj.Namespace, obj.Name, container, path} {
+		h.Write([]byte(part))
+		h.Write([]byte{0})
+	}
+	return hex.EncodeToString(h.Sum(nil)[:16])
+}

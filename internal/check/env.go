@@ -1,0 +1,53 @@
+package check
+
+import (
+	"sync"
+
+	"github.com/kubeharden/kubeharden/internal/inventory"
+)
+
+// Settings are the user's choices that change what checks report.
+type Settings struct {
+	// PSSVersion is the Pod Security Standards version to evaluate:
+	// "latest" (the default) or "v1.N".
+	PSSVersion string
+	// PSSLevel is "restricted" (the default: baseline and restricted
+	// controls) or "baseline" (baseline controls only).
+	PSSLevel string
+}
+
+// Env is what a check function may read besides its view: the whole
+// inventory (for cross-object checks) and the settings. It is safe for
+// concurrent use; checks must not modify what it returns.
+type Env struct {
+	Inventory *inventory.Inventory
+	Settings  Settings
+
+	memo sync.Map // key -> *memoEntry
+}
+
+type memoEntry struct {
+	once  sync.Once
+	value any
+}
+
+// NewEnv returns the environment for one evaluation of inv.
+func NewEnv(inv *inventory.Inventory, s Settings) *Env {
+	if s.PSSVersion == "" {
+		s.PSSVersion = "latest"
+	}
+	if s.PSSLevel == "" {
+		s.PSSLevel = "restricted"
+	}
+	return &Env{Inventory: inv, Settings: s}
+}
+
+// Memo computes a value once per Env and shares it between checks and
+// goroutines: derived indexes, compiled policies. key should be a
+// package-private type so checks cannot collide.
+func (e *Env) Memo(key any, compute func() any) any {
+	v, _ := e.memo.LoadOrStore(key, &memoEntry{})
+	entry := v.(*memoEntry)
+	entry.once.Do(func() { entry.value = compute() })
+	return entry.value
+}

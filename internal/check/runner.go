@@ -1,0 +1,329 @@
+package check
+
+import (
+	"cmp"
+	"context"
+	"fmt"
+	"runtime"
+	"slices"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/kubeharden/kubeharden/internal/inventory"
+	"github.com/kubeharden/kubeharden/internal/source"
+)
+
+// Selection narrows the catalogue from the command line.
+type Selection struct {
+	// Only runs exactly these checks (optional ones included).
+	Only []string
+	// Skip removes checks.
+	Skip []string
+	// Categories keeps only checks of these categories.
+	Categories []Category
+}
+
+// Options configure a Runner.
+type Options struct {
+	Selection Selection
+	// Config is the .kubeharden.yaml file, or nil.
+	Config *Config
+	// Workers evaluating objects at once; 0 means GOMAXPROCS.
+	Workers int
+	// IncludeControlPlane runs every pod check on control-plane static pods
+	// too (by default only the checks marked ControlPlane do).
+	IncludeControlPlane bool
+	// Now is the clock used for exemption expiry; nil means time.Now.
+	Now func() time.Time
+}
+
+// Runner evaluates the selected checks. One Runner serves a whole
+// inventory (scan), a single object (admission) and a changed subset
+// (continuous mode) through the same EvaluateObject, so verdicts cannot
+// differ between them.
+type Runner struct {
+	podChecks    []*Check
+	objectChecks map[string][]*Check // by kind; "" = every kind
+	severity     map[string]Severity
+	exemptions   []Exemption
+	workers      int
+	allCPPods    bool
+	now          func() time.Time
+}
+
+// Outcome is the result of a run.
+type Outcome struct {
+	Findings []Finding
+	// Suppressed counts findings silenced by annotations or exemptions.
+	Suppressed int
+}
+
+// NewRunner selects checks from reg according to opts.
+func NewRunner(reg *Registry, opts Options) (*Runner, error) {
+	enabled, err := selectChecks(reg, opts)
+	if err != nil {
+		return nil, err
+	}
+	r := &Runner{
+		objectChecks: map[string][]*Check{},
+		severity:     map[string]Severity{},
+		workers:      opts.Workers,
+		allCPPods:    opts.IncludeControlPlane,
+		now:          opts.Now,
+	}
+	if r.workers <= 0 {
+		r.workers = runtime.GOMAXPROCS(0)
+	}
+	if r.now == nil {
+		r.now = time.Now
+	}
+	if opts.Config != nil {
+		for id, sev := range opts.Config.Severity {
+			r.severity[id] = sev
+		}
+		r.exemptions = opts.Config.Exemptions
+	}
+	for _, c := range enabled {
+		switch {
+		case c.Pod != nil:
+			r.podChecks = append(r.podChecks, c)
+		case len(c.Kinds) == 0:
+			r.objectChecks[""] = append(r.objectChecks[""], c)
+		default:
+			for _, k := range c.Kinds {
+				r.objectChecks[k] = append(r.objectChecks[k], c)
+			}
+		}
+	}
+	return r, nil
+}
+
+func selectChecks(reg *Registry, opts Options) ([]*Check, error) {
+	known := func(ids []string, flag string) (map[string]bool, error) {
+		set := map[string]bool{}
+		for _, id := range ids {
+			if _, ok := reg.Get(id); !ok {
+				return nil, fmt.Errorf("%s: unknown check %q (see `kubeharden checks`)", flag, id)
+			}
+			set[id] = true
+		}
+		return set, nil
+	}
+	only, err := known(opts.Selection.Only, "--checks")
+	if err != nil {
+		return nil, err
+	}
+	skip, err := known(opts.Selection.Skip, "--skip-checks")
+	if err != nil {
+		return nil, err
+	}
+	cats := map[Category]bool{}
+	for _, c := range opts.Selection.Categories {
+		if !c.Valid() {
+			return nil, fmt.Errorf("--categories: unknown category %q", c)
+		}
+		cats[c] = true
+	}
+	enable, disable := map[string]bool{}, map[string]bool{}
+	if cfg := opts.Config; cfg != nil {
+		if err := cfg.Validate(reg); err != nil {
+			return nil, err
+		}
+		for _, id := range cfg.Checks.Enable {
+			enable[id] = true
+		}
+		for _, id := range cfg.Checks.Disable {
+			disable[id] = true
+		}
+	}
+	var out []*Check
+	for _, c := range reg.Checks() {
+		on := !c.Optional
+		if enable[c.ID] {
+			on = true
+		}
+		if disable[c.ID] {
+			on = false
+		}
+		if len(only) > 0 {
+			on = only[c.ID]
+		}
+		if skip[c.ID] || (len(cats) > 0 && !cats[c.Category]) {
+			on = false
+		}
+		if on {
+			out = append(out, c)
+		}
+	}
+	return out, nil
+}
+
+// Run evaluates every object of env's inventory in parallel and returns the
+// findings in a stable order.
+func (r *Runner) Run(ctx context.Context, env *Env) (*Outcome, error) {
+	objs := env.Inventory.Objects()
+	type partial struct {
+		findings   []Finding
+		suppressed int
+	}
+	parts := make([]partial, r.workers)
+	var wg sync.WaitGroup
+	chunk := max(1, min(256, len(objs)/(r.workers*4)+1))
+	var (
+		mu   sync.Mutex
+		next int
+	)
+	take := func() (int, int) {
+		mu.Lock()
+		defer mu.Unlock()
+		lo := next
+		next = min(len(objs), next+chunk)
+		return lo, next
+	}
+	for w := range r.workers {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			p := &parts[w]
+			for ctx.Err() == nil {
+				lo, hi := take()
+				if lo == hi {
+					return
+				}
+				for _, o := range objs[lo:hi] {
+					out := r.EvaluateObject(env, o)
+					p.findings = append(p.findings, out.Findings...)
+					p.suppressed += out.Suppressed
+				}
+			}
+		}()
+	}
+	wg.Wait()
+	if err := ctx.Err(); err != nil {
+		return nil, fmt.Errorf("evaluating checks: %w", err)
+	}
+	total := &Outcome{}
+	for _, p := range parts {
+		total.Findings = append(total.Findings, p.findings...)
+		total.Suppressed += p.suppressed
+	}
+	SortFindings(total.Findings)
+	return total, nil
+}
+
+// EvaluateObject runs every applicable check on one object. env's inventory
+// supplies the object's pod view and its neighbours; for an object that
+// arrives alone (an admission request), build the inventory from it.
+func (r *Runner) EvaluateObject(env *Env, obj *source.Object) Outcome {
+	var out Outcome
+	pod := env.Inventory.Pod(obj)
+	sup := newAnnotationSuppressor(obj, pod)
+	emit := func(c *Check, results []Result) {
+		for _, res := range results {
+			f := r.finding(c, obj, res)
+			if sup.suppresses(f.Check, f.Container) || r.exempt(&f) {
+				out.Suppressed++
+				continue
+			}
+			out.Findings = append(out.Findings, f)
+		}
+	}
+	if pod != nil {
+		controlPlane := !r.allCPPods && pod.IsControlPlane()
+		for _, c := range r.podChecks {
+			if controlPlane && !c.ControlPlane {
+				continue
+			}
+			emit(c, c.Pod(env, pod))
+		}
+	}
+	for _, c := range r.objectChecks[""] {
+		emit(c, c.Object(env, obj))
+	}
+	for _, c := range r.objectChecks[obj.Kind()] {
+		emit(c, c.Object(env, obj))
+	}
+	return out
+}
+
+func (r *Runner) finding(c *Check, obj *source.Object, res Result) Finding {
+	ref := RefOf(obj)
+	f := Finding{
+		Check:       c.ID,
+		Severity:    c.Severity,
+		Category:    c.Category,
+		Object:      ref,
+		Container:   res.Container,
+		Path:        res.Path,
+		Message:     res.Message,
+		Remediation: cmp.Or(res.Remediation, c.Remediation),
+		Frameworks:  c.Frameworks,
+		Fingerprint: Fingerprint(c.ID, ref, res.Container, res.Path),
+	}
+	if sev, ok := r.severity[c.ID]; ok {
+		f.Severity = sev
+	}
+	if obj.Source.File != "" {
+		f.Source = &Source{File: obj.Source.File, Line: obj.Source.Line}
+	}
+	return f
+}
+
+func (r *Runner) exempt(f *Finding) bool {
+	if len(r.exemptions) == 0 {
+		return false
+	}
+	now := r.now()
+	for i := range r.exemptions {
+		if r.exemptions[i].matches(f, now) {
+			return true
+		}
+	}
+	return false
+}
+
+// SortFindings orders findings by file, line, object, severity (worst
+// first), check and field path.
+func SortFindings(fs []Finding) {
+	slices.SortStableFunc(fs, func(a, b Finding) int {
+		if c := cmp.Compare(sourceFile(a), sourceFile(b)); c != 0 {
+			return c
+		}
+		if c := cmp.Compare(sourceLine(a), sourceLine(b)); c != 0 {
+			return c
+		}
+		if c := strings.Compare(a.Object.String(), b.Object.String()); c != 0 {
+			return c
+		}
+		if c := cmp.Compare(b.Severity, a.Severity); c != 0 {
+			return c
+		}
+		if c := strings.Compare(a.Check, b.Check); c != 0 {
+			return c
+		}
+		return strings.Compare(a.Path, b.Path)
+	})
+}
+
+func sourceFile(f Finding) string {
+	if f.Source == nil {
+		return ""
+	}
+	return f.Source.File
+}
+
+func sourceLine(f Finding) int {
+	if f.Source == nil {
+		return 0
+	}
+	return f.Source.Line
+}
+
+// Evaluate is a convenience for callers holding a bare object list: it
+// builds the inventory and environment and runs r over it.
+func (r *Runner) Evaluate(ctx context.Context, objs []*source.Object, s Settings) (*Outcome, *Env, error) {
+	env := NewEnv(inventory.Build(objs), s)
+	out, err := r.Run(ctx, env)
+	return out, env, err
+}

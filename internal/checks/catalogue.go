@@ -1,0 +1,20 @@
+// Package checks assembles the whole catalogue from its categories.
+package checks
+
+import (
+	"github.com/kubeharden/kubeharden/internal/check"
+	"github.com/kubeharden/kubeharden/internal/checks/workload"
+)
+
+// Registry builds and validates the full catalogue.
+func Registry() (*check.Registry, error) {
+	var all []*check.Check
+	for _, part := range []func() ([]*check.Check, error){workload.Checks} {
+		cs, err := part()
+		if err != nil {
+			return nil, err
+		}
+		all = append(all, cs...)
+	}
+	return check.NewRegistry(all...)
+}

@@ -1,0 +1,221 @@
+package workload
+
+import (
+	"fmt"
+	"strings"
+
+	corev1 "k8s.io/api/core/v1"
+	psaapi "k8s.io/pod-security-admission/api"
+	"k8s.io/pod-security-admission/policy"
+
+	"github.com/kubeharden/kubeharden/internal/check"
+	"github.com/kubeharden/kubeharden/internal/inventory"
+)
+
+// The Pod Security Standards are evaluated by the upstream controls of
+// k8s.io/pod-security-admission/policy, so verdicts are exactly the
+// admission controller's. kubeharden adds what upstream does not return:
+// which control failed (upstream's Evaluator drops the ID), and where
+// (container and field path).
+//
+// Each upstream control is one catalogue check. At the restricted level
+// upstream lets some restricted controls replace ("override") baseline
+// ones; kubeharden evaluates both, because the restricted control is
+// always the stricter one: the verdict is the same, and a pod that adds
+// SYS_ADMIN keeps its high-severity baseline finding.
+
+// pssControls returns the upstream controls by ID, validated the same way
+// the admission plugin validates them.
+func pssControls() (map[policy.CheckID]policy.Check, error) {
+	checks := policy.DefaultChecks()
+	if _, err := policy.NewEvaluator(checks, nil); err != nil {
+		return nil, fmt.Errorf("upstream Pod Security checks: %w", err)
+	}
+	out := make(map[policy.CheckID]policy.Check, len(checks))
+	for _, c := range checks {
+		out[c.ID] = c
+	}
+	return out, nil
+}
+
+// ParsePSSVersion reads "latest" or "v1.N".
+func ParsePSSVersion(s string) (psaapi.Version, error) {
+	if s == "" {
+		return psaapi.LatestVersion(), nil
+	}
+	v, err := psaapi.ParseVersion(s)
+	if err != nil {
+		return v, fmt.Errorf("--pss-version %q: want latest or v1.N: %w", s, err)
+	}
+	return v, nil
+}
+
+// versioned returns the revision of c that applies at version v, or nil
+// when c did not exist yet at v.
+func versioned(c policy.Check, v psaapi.Version) policy.CheckPodFn {
+	var fn policy.CheckPodFn
+	for _, vc := range c.Versions {
+		if v.Latest() || !v.Older(vc.MinimumVersion) {
+			fn = vc.CheckPod
+		}
+	}
+	return fn
+}
+
+type pssVersionKey struct{}
+
+// pssVersion parses the environment's version once per run.
+func pssVersion(env *check.Env) psaapi.Version {
+	return env.Memo(pssVersionKey{}, func() any {
+		v, err := ParsePSSVersion(env.Settings.PSSVersion)
+		if err != nil {
+			return psaapi.LatestVersion() // the CLI validates it first; never reached there
+		}
+		return v
+	}).(psaapi.Version)
+}
+
+// location says where a control's fields live, to turn a failed control
+// into field paths.
+type location struct {
+	// container is the field under a container ("securityContext.privileged");
+	// empty when the control never looks at containers.
+	container string
+	// volume is the field under a volume ("hostPath"); set only for
+	// volume controls.
+	volume string
+	// pod returns the pod-level field path for a pod-level violation.
+	pod func(p *inventory.Pod) string
+}
+
+// pssCheck makes the catalogue entry for one upstream control.
+func pssCheck(controls map[policy.CheckID]policy.Check, id policy.CheckID, loc location, meta check.Metadata) (*check.Check, error) {
+	control, ok := controls[id]
+	if !ok {
+		return nil, fmt.Errorf("upstream Pod Security control %q not found", id)
+	}
+	meta.Frameworks.PSS = []string{string(id)}
+	c := &check.Check{Metadata: meta}
+	c.Pod = func(env *check.Env, p *inventory.Pod) []check.Result {
+		if control.Level == psaapi.LevelRestricted && env.Settings.PSSLevel == string(psaapi.LevelBaseline) {
+			return nil
+		}
+		fn := versioned(control, pssVersion(env))
+		if fn == nil {
+			return nil
+		}
+		if fn(p.Meta, p.Spec).Allowed {
+			return nil
+		}
+		return locate(fn, p, loc)
+	}
+	return c, nil
+}
+
+// locate finds the containers, volumes and pod-level fields that make fn
+// fail, by evaluating fn on the pod reduced to one of them at a time. If no
+// part fails alone, the whole pod is reported at its spec.
+func locate(fn policy.CheckPodFn, p *inventory.Pod, loc location) []check.Result {
+	var out []check.Result
+	bare := *p.Spec
+	bare.InitContainers, bare.Containers, bare.EphemeralContainers = nil, nil, nil
+	metaNoAnn := *p.Meta
+	metaNoAnn.Annotations = nil
+
+	if loc.container != "" {
+		try := func(spec corev1.PodSpec, name, path string) {
+			r := fn(&metaNoAnn, &spec)
+			if !r.Allowed {
+				out = append(out, check.Result{Container: name, Path: joinField(path, loc.container), Message: pssMessage(r)})
+			}
+		}
+		for i := range p.Spec.InitContainers {
+			s := bare
+			s.InitContainers = p.Spec.InitContainers[i : i+1]
+			try(s, s.InitContainers[0].Name, fmt.Sprintf("%s.initContainers[%d]", p.SpecPath, i))
+		}
+		for i := range p.Spec.Containers {
+			s := bare
+			s.Containers = p.Spec.Containers[i : i+1]
+			try(s, s.Containers[0].Name, fmt.Sprintf("%s.containers[%d]", p.SpecPath, i))
+		}
+		for i := range p.Spec.EphemeralContainers {
+			s := bare
+			s.EphemeralContainers = p.Spec.EphemeralContainers[i : i+1]
+			try(s, s.EphemeralContainers[0].Name, fmt.Sprintf("%s.ephemeralContainers[%d]", p.SpecPath, i))
+		}
+	}
+	podLevel := bare
+	if loc.volume != "" {
+		podLevel.Volumes = nil
+		for i := range p.Spec.Volumes {
+			s := podLevel
+			s.Volumes = p.Spec.Volumes[i : i+1]
+			if r := fn(p.Meta, &s); !r.Allowed {
+				out = append(out, check.Result{Path: joinField(fmt.Sprintf("%s.volumes[%d]", p.SpecPath, i), loc.volume), Message: pssMessage(r)})
+			}
+		}
+	}
+	if r := fn(p.Meta, &podLevel); !r.Allowed {
+		path := p.SpecPath
+		if loc.pod != nil {
+			path = loc.pod(p)
+		}
+		out = append(out, check.Result{Path: path, Message: pssMessage(r)})
+	}
+	if len(out) == 0 {
+		out = append(out, check.Result{Path: p.SpecPath, Message: pssMessage(fn(p.Meta, p.Spec))})
+	}
+	return out
+}
+
+func pssMessage(r policy.CheckResult) string {
+	reason := r.ForbiddenReason
+	if reason == "" {
+		reason = policy.UnknownForbiddenReason
+	}
+	if r.ForbiddenDetail == "" {
+		return reason
+	}
+	return reason + ": " + r.ForbiddenDetail
+}
+
+func joinField(base, field string) string {
+	if field == "" {
+		return base
+	}
+	return base + "." + field
+}
+
+// podField returns a pod-level location function for a field under the
+// pod spec.
+func podField(field string) func(*inventory.Pod) string {
+	return func(p *inventory.Pod) string { return p.SpecPath + "." + field }
+}
+
+// hostNamespaceField names the first host namespace the pod shares.
+func hostNamespaceField(p *inventory.Pod) string {
+	switch {
+	case p.Spec.HostNetwork:
+		return p.SpecPath + ".hostNetwork"
+	case p.Spec.HostPID:
+		return p.SpecPath + ".hostPID"
+	case p.Spec.HostIPC:
+		return p.SpecPath + ".hostIPC"
+	}
+	return p.SpecPath
+}
+
+// appArmorField points at the pod-level profile, or at the legacy
+// annotations when those are what is set.
+func appArmorField(p *inventory.Pod) string {
+	if sc := p.Spec.SecurityContext; sc != nil && sc.AppArmorProfile != nil {
+		return p.SpecPath + ".securityContext.appArmorProfile"
+	}
+	for k := range p.Meta.Annotations {
+		if strings.HasPrefix(k, corev1.DeprecatedAppArmorBetaContainerAnnotationKeyPrefix) {
+			return p.MetaPath + ".annotations"
+		}
+	}
+	return p.SpecPath + ".securityContext"
+}

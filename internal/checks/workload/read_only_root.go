@@ -1,0 +1,31 @@
+package workload
+
+import (
+	"fmt"
+
+	"github.com/kubeharden/kubeharden/internal/check"
+	"github.com/kubeharden/kubeharden/internal/inventory"
+)
+
+func readOnlyRootFilesystem() *check.Check {
+	return &check.Check{
+		Metadata: check.Metadata{
+			ID: "read-only-root-filesystem", Title: "Writable root filesystem", Severity: check.Medium, Category: check.Workload,
+			Frameworks:  check.Frameworks{CIS: []string{"5.6.3"}, NSA: []string{nsaImmutable}, MITRE: []string{"T1105"}},
+			Description: "A writable root filesystem lets an attacker drop tools and modify the application in place.",
+			Remediation: "Set securityContext.readOnlyRootFilesystem: true and mount emptyDir volumes where the application must write.",
+		},
+		Pod: func(_ *check.Env, p *inventory.Pod) []check.Result {
+			return perContainer(p, func(ref inventory.ContainerRef) *check.Result {
+				sc := ref.Container.SecurityContext
+				if sc != nil && sc.ReadOnlyRootFilesystem != nil && *sc.ReadOnlyRootFilesystem {
+					return nil
+				}
+				return &check.Result{
+					Path:    ref.Path + ".securityContext.readOnlyRootFilesystem",
+					Message: fmt.Sprintf("container %q does not set securityContext.readOnlyRootFilesystem=true", ref.Container.Name),
+				}
+			})
+		},
+	}
+}

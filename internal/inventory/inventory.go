@@ -1,0 +1,85 @@
+// Package inventory is the indexed, read-only set of loaded objects and the
+// views derived from it (pod specs of every workload kind, namespaces,
+// service accounts). Checks read it; nothing writes to it after Build.
+package inventory
+
+import (
+	"github.com/kubeharden/kubeharden/internal/source"
+)
+
+// Key identifies an object: API group, kind, namespace and name.
+type Key struct {
+	Group, Kind, Namespace, Name string
+}
+
+// KeyOf returns the key of o.
+func KeyOf(o *source.Object) Key {
+	return Key{Group: o.Group(), Kind: o.Kind(), Namespace: o.Namespace(), Name: o.Name()}
+}
+
+// Inventory is an immutable set of objects with their views.
+type Inventory struct {
+	objects []*source.Object
+	byKey   map[Key]*source.Object
+	pods    map[*source.Object]*Pod
+	// podErrors holds objects whose pod template could not be decoded.
+	podErrors []*source.Error
+}
+
+// Build indexes objects and derives their views. Objects whose pod template
+// cannot be decoded are kept as plain objects and reported in PodErrors.
+func Build(objects []*source.Object) *Inventory {
+	inv := &Inventory{
+		objects: objects,
+		byKey:   make(map[Key]*source.Object, len(objects)),
+		pods:    make(map[*source.Object]*Pod),
+	}
+	for _, o := range objects {
+		inv.byKey[KeyOf(o)] = o
+		p, err := PodOf(o)
+		if err != nil {
+			inv.podErrors = append(inv.podErrors, &source.Error{Source: o.Source.String(), Err: err})
+			continue
+		}
+		if p != nil {
+			inv.pods[o] = p
+		}
+	}
+	return inv
+}
+
+// Objects returns every object in load order.
+func (inv *Inventory) Objects() []*source.Object { return inv.objects }
+
+// Len is the number of objects.
+func (inv *Inventory) Len() int { return len(inv.objects) }
+
+// Get finds an object by key.
+func (inv *Inventory) Get(k Key) (*source.Object, bool) {
+	o, ok := inv.byKey[k]
+	return o, ok
+}
+
+// Pod returns the pod-spec view of o, or nil when o carries no pod spec.
+func (inv *Inventory) Pod(o *source.Object) *Pod { return inv.pods[o] }
+
+// PodErrors lists objects whose pod template was malformed.
+func (inv *Inventory) PodErrors() []*source.Error { return inv.podErrors }
+
+// HasObject reports whether an object of the given group and kind exists in
+// namespace ns with name name.
+func (inv *Inventory) HasObject(group, kind, ns, name string) bool {
+	_, ok := inv.byKey[Key{Group: group, Kind: kind, Namespace: ns, Name: name}]
+	return ok
+}
+
+// CountKind reports how many objects of the given group and kind exist.
+func (inv *Inventory) CountKind(group, kind string) int {
+	n := 0
+	for k := range inv.byKey {
+		if k.Group == group && k.Kind == kind {
+			n++
+		}
+	}
+	return n
+}

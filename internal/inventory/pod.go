@@ -1,0 +1,203 @@
+package inventory
+
+import (
+	"fmt"
+	"strings"
+
+	corev1 "k8s.io/api/core/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/runtime"
+
+	"github.com/kubeharden/kubeharden/internal/source"
+)
+
+// Pod is the pod-spec view of a workload: the pod a controller would create
+// from it (or the Pod itself), with the field path of the spec inside the
+// object so findings can point at the exact field.
+type Pod struct {
+	Object *source.Object
+	// Meta is the pod's metadata: the template's for controllers, the
+	// object's own for a Pod.
+	Meta *metav1.ObjectMeta
+	Spec *corev1.PodSpec
+	// MetaPath and SpecPath are the dotted paths of the pod metadata and
+	// spec inside the object, e.g. "spec.template.metadata" and
+	// "spec.template.spec".
+	MetaPath, SpecPath string
+}
+
+// templatePaths lists where the built-in workload kinds keep their pod.
+var templatePaths = map[string][]string{
+	"Pod":                   nil,
+	"PodTemplate":           {"template"},
+	"ReplicationController": {"spec", "template"},
+	"Deployment":            {"spec", "template"},
+	"ReplicaSet":            {"spec", "template"},
+	"StatefulSet":           {"spec", "template"},
+	"DaemonSet":             {"spec", "template"},
+	"Job":                   {"spec", "template"},
+	"CronJob":               {"spec", "jobTemplate", "spec", "template"},
+}
+
+// builtinGroups are the API groups of the built-in workload kinds; a kind
+// of the same name in another group is a custom resource.
+var builtinGroups = map[string]bool{"": true, "apps": true, "batch": true, "extensions": true}
+
+// genericTemplatePaths are tried, in order, on custom resources: the shapes
+// used by Argo Rollouts, Knative, OpenKruise, Argo Workflows' templates and
+// most operators that wrap a Deployment or Job.
+var genericTemplatePaths = [][]string{
+	{"spec", "template"},
+	{"spec", "jobTemplate", "spec", "template"},
+	{"spec", "workloadTemplate"},
+	{"spec", "podTemplate"},
+}
+
+// PodOf returns the pod-spec view of o, nil when o has none, or an error
+// when o has a pod template that does not decode.
+func PodOf(o *source.Object) (*Pod, error) {
+	kind := o.Kind()
+	path, builtin := templatePaths[kind]
+	if builtin && builtinGroups[o.Group()] {
+		if kind == "Pod" {
+			return decodePod(o, o.Body, nil)
+		}
+		tmpl, ok := lookupMap(o.Body, path)
+		if !ok {
+			return nil, nil // e.g. a Deployment with no template: invalid, but nothing to check
+		}
+		return decodePod(o, tmpl, path)
+	}
+	for _, p := range genericTemplatePaths {
+		tmpl, ok := lookupMap(o.Body, p)
+		if !ok {
+			continue
+		}
+		spec, ok := tmpl["spec"].(map[string]any)
+		if !ok {
+			continue
+		}
+		if _, ok := spec["containers"].([]any); !ok {
+			continue
+		}
+		return decodePod(o, tmpl, p)
+	}
+	return nil, nil
+}
+
+// decodePod converts a pod (or template: metadata + spec) map into typed
+// form. Unknown fields are ignored, as the API server would prune them.
+func decodePod(o *source.Object, tmpl map[string]any, prefix []string) (*Pod, error) {
+	spec, _ := tmpl["spec"].(map[string]any)
+	if spec == nil {
+		if _, present := tmpl["spec"]; present && tmpl["spec"] != nil {
+			return nil, fmt.Errorf("%s: %s is not a mapping", o, joinPath(prefix, "spec"))
+		}
+		if prefix == nil {
+			return nil, nil // a Pod without spec: nothing to check
+		}
+		spec = map[string]any{}
+	}
+	p := &Pod{
+		Object:   o,
+		Meta:     &metav1.ObjectMeta{},
+		Spec:     &corev1.PodSpec{},
+		MetaPath: joinPath(prefix, "metadata"),
+		SpecPath: joinPath(prefix, "spec"),
+	}
+	if err := runtime.DefaultUnstructuredConverter.FromUnstructured(spec, p.Spec); err != nil {
+		return nil, fmt.Errorf("%s: decoding %s: %w", o, p.SpecPath, err)
+	}
+	if md, ok := tmpl["metadata"].(map[string]any); ok {
+		if err := runtime.DefaultUnstructuredConverter.FromUnstructured(md, p.Meta); err != nil {
+			return nil, fmt.Errorf("%s: decoding %s: %w", o, p.MetaPath, err)
+		}
+	}
+	return p, nil
+}
+
+func lookupMap(m map[string]any, path []string) (map[string]any, bool) {
+	cur := m
+	for _, k := range path {
+		next, ok := cur[k].(map[string]any)
+		if !ok {
+			return nil, false
+		}
+		cur = next
+	}
+	return cur, true
+}
+
+func joinPath(prefix []string, last string) string {
+	if len(prefix) == 0 {
+		return last
+	}
+	return strings.Join(prefix, ".") + "." + last
+}
+
+// ContainerRef is one container of a pod with its field path.
+type ContainerRef struct {
+	Container *corev1.Container
+	// Path is e.g. "spec.template.spec.containers[0]".
+	Path string
+	// Init and Ephemeral say which list it is in.
+	Init, Ephemeral bool
+}
+
+// Containers lists init, regular and ephemeral containers, in the order
+// the pod-security-admission visitor uses.
+func (p *Pod) Containers() []ContainerRef {
+	var out []ContainerRef
+	for i := range p.Spec.InitContainers {
+		out = append(out, ContainerRef{Container: &p.Spec.InitContainers[i], Path: fmt.Sprintf("%s.initContainers[%d]", p.SpecPath, i), Init: true})
+	}
+	for i := range p.Spec.Containers {
+		out = append(out, ContainerRef{Container: &p.Spec.Containers[i], Path: fmt.Sprintf("%s.containers[%d]", p.SpecPath, i)})
+	}
+	for i := range p.Spec.EphemeralContainers {
+		ec := &p.Spec.EphemeralContainers[i]
+		c := corev1.Container(ec.EphemeralContainerCommon)
+		out = append(out, ContainerRef{Container: &c, Path: fmt.Sprintf("%s.ephemeralContainers[%d]", p.SpecPath, i), Ephemeral: true})
+	}
+	return out
+}
+
+// Annotations merges the object's and the pod template's annotations; the
+// template's win.
+func (p *Pod) Annotations() map[string]string {
+	objAnn := p.Object.Annotations()
+	if len(p.Meta.Annotations) == 0 || p.MetaPath == "metadata" {
+		return objAnn
+	}
+	out := make(map[string]string, len(objAnn)+len(p.Meta.Annotations))
+	for k, v := range objAnn {
+		out[k] = v
+	}
+	for k, v := range p.Meta.Annotations {
+		out[k] = v
+	}
+	return out
+}
+
+// controlPlaneComponents are the static pods kubeadm (and most installers)
+// run on control-plane nodes.
+var controlPlaneComponents = map[string]bool{
+	"kube-apiserver": true, "kube-controller-manager": true, "kube-scheduler": true, "etcd": true,
+}
+
+// IsControlPlane reports whether p is a control-plane static pod: a Pod in
+// kube-system (or with no namespace, as in /etc/kubernetes/manifests)
+// labelled tier=control-plane with a known component label, using the
+// host network. Their role requires host access, so most workload checks
+// do not apply to them by default.
+func (p *Pod) IsControlPlane() bool {
+	o := p.Object
+	if o.Kind() != "Pod" || o.Group() != "" || !p.Spec.HostNetwork {
+		return false
+	}
+	if ns := o.Namespace(); ns != "" && ns != "kube-system" {
+		return false
+	}
+	labels := p.Meta.Labels
+	return labels["tier"] == "control-plane" && controlPlaneComponents[labels["component"]]
+}

@@ -1,0 +1,116 @@
+// Package source loads Kubernetes objects, with the file and line they came
+// from, out of manifests, directories, stdin, Helm charts and Kustomize
+// directories.
+package source
+
+import (
+	"fmt"
+	"strings"
+)
+
+// Position is where an object (or one of its fields) was read from.
+type Position struct {
+	// File is the path as the user named it (or "-" for stdin, or the
+	// template path inside a rendered Helm chart).
+	File string
+	// Line is 1-based; 0 when unknown.
+	Line int
+}
+
+func (p Position) String() string {
+	if p.Line == 0 {
+		return p.File
+	}
+	return fmt.Sprintf("%s:%d", p.File, p.Line)
+}
+
+// Object is one decoded Kubernetes object. Body is the decoded document as
+// produced by encoding/json-compatible decoding (map[string]any, []any,
+// string, int64, float64, bool, nil). Objects are read-only once loaded.
+type Object struct {
+	Body map[string]any
+	// Source is where the object starts.
+	Source Position
+	// Doc is the document's index inside its file (0-based), used to find
+	// field lines again later.
+	Doc int
+	// Item is the index inside a List document, or -1.
+	Item int
+}
+
+// APIVersion returns apiVersion, or "".
+func (o *Object) APIVersion() string { return str(o.Body["apiVersion"]) }
+
+// Kind returns kind, or "".
+func (o *Object) Kind() string { return str(o.Body["kind"]) }
+
+// Group returns the API group of apiVersion ("" for the core group).
+func (o *Object) Group() string {
+	if g, _, ok := strings.Cut(o.APIVersion(), "/"); ok {
+		return g
+	}
+	return ""
+}
+
+// Metadata returns metadata as a map, or nil.
+func (o *Object) Metadata() map[string]any {
+	m, _ := o.Body["metadata"].(map[string]any)
+	return m
+}
+
+// Name returns metadata.name, falling back to metadata.generateName.
+func (o *Object) Name() string {
+	md := o.Metadata()
+	if n := str(md["name"]); n != "" {
+		return n
+	}
+	return str(md["generateName"])
+}
+
+// Namespace returns metadata.namespace, or "".
+func (o *Object) Namespace() string { return str(o.Metadata()["namespace"]) }
+
+// Annotations returns metadata.annotations with only string values kept.
+func (o *Object) Annotations() map[string]string { return StringMap(o.Metadata()["annotations"]) }
+
+// Labels returns metadata.labels with only string values kept.
+func (o *Object) Labels() map[string]string { return StringMap(o.Metadata()["labels"]) }
+
+// String names the object the way kubectl does: Kind namespace/name.
+func (o *Object) String() string {
+	if ns := o.Namespace(); ns != "" {
+		return fmt.Sprintf("%s %s/%s", o.Kind(), ns, o.Name())
+	}
+	return fmt.Sprintf("%s %s", o.Kind(), o.Name())
+}
+
+// StringMap converts a decoded map to map[string]string, keeping string values.
+func StringMap(v any) map[string]string {
+	m, ok := v.(map[string]any)
+	if !ok || len(m) == 0 {
+		return nil
+	}
+	out := make(map[string]string, len(m))
+	for k, val := range m {
+		if s, ok := val.(string); ok {
+			out[k] = s
+		}
+	}
+	return out
+}
+
+func str(v any) string {
+	s, _ := v.(string)
+	return s
+}
+
+// Error is a problem with one input. The scan goes on without it.
+type Error struct {
+	// Source names the input: a path, "path:line", "-", a chart or a
+	// kustomization directory.
+	Source string
+	Err    error
+}
+
+func (e *Error) Error() string { return e.Source + ": " + e.Err.Error() }
+func (e *Error) Unwrap() error { return e.Err }
