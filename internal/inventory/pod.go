@@ -108,6 +108,7 @@ func decodePod(o *source.Object, tmpl map[string]any, prefix []string) (*Pod, er
 	if err := runtime.DefaultUnstructuredConverter.FromUnstructured(spec, p.Spec); err != nil {
 		return nil, fmt.Errorf("%s: decoding %s: %w", o, p.SpecPath, err)
 	}
+	applyAPIDefaults(p.Spec)
 	if md, ok := tmpl["metadata"].(map[string]any); ok {
 		if err := runtime.DefaultUnstructuredConverter.FromUnstructured(md, p.Meta); err != nil {
 			return nil, fmt.Errorf("%s: decoding %s: %w", o, p.MetaPath, err)
@@ -200,4 +201,28 @@ func (p *Pod) IsControlPlane() bool {
 	}
 	labels := p.Meta.Labels
 	return labels["tier"] == "control-plane" && controlPlaneComponents[labels["component"]]
+}
+
+// applyAPIDefaults applies the API server's defaults that change what a
+// pod is allowed to do, so a manifest is judged as the object admission
+// would see: a volume with no source becomes emptyDir, and with
+// hostNetwork every container port is also a host port.
+func applyAPIDefaults(spec *corev1.PodSpec) {
+	for i := range spec.Volumes {
+		if spec.Volumes[i].VolumeSource == (corev1.VolumeSource{}) {
+			spec.Volumes[i].EmptyDir = &corev1.EmptyDirVolumeSource{}
+		}
+	}
+	if !spec.HostNetwork {
+		return
+	}
+	for _, list := range [][]corev1.Container{spec.InitContainers, spec.Containers} {
+		for i := range list {
+			for j := range list[i].Ports {
+				if list[i].Ports[j].HostPort == 0 {
+					list[i].Ports[j].HostPort = list[i].Ports[j].ContainerPort
+				}
+			}
+		}
+	}
 }
