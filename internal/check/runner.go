@@ -8,6 +8,7 @@ import (
 	"slices"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/kubeharden/kubeharden/internal/inventory"
@@ -43,6 +44,7 @@ type Options struct {
 // (continuous mode) through the same EvaluateObject, so verdicts cannot
 // differ between them.
 type Runner struct {
+	enabled      []*Check
 	podChecks    []*Check
 	objectChecks map[string][]*Check // by kind; "" = every kind
 	severity     map[string]Severity
@@ -66,6 +68,7 @@ func NewRunner(reg *Registry, opts Options) (*Runner, error) {
 		return nil, err
 	}
 	r := &Runner{
+		enabled:      enabled,
 		objectChecks: map[string][]*Check{},
 		severity:     map[string]Severity{},
 		workers:      opts.Workers,
@@ -98,6 +101,9 @@ func NewRunner(reg *Registry, opts Options) (*Runner, error) {
 	}
 	return r, nil
 }
+
+// Checks lists the checks this runner evaluates, sorted by ID.
+func (r *Runner) Checks() []*Check { return r.enabled }
 
 func selectChecks(reg *Registry, opts Options) ([]*Check, error) {
 	known := func(ids []string, flag string) (map[string]bool, error) {
@@ -159,42 +165,30 @@ func selectChecks(reg *Registry, opts Options) ([]*Check, error) {
 	return out, nil
 }
 
-// Run evaluates every object of env's inventory in parallel and returns the
-// findings in a stable order.
+// Run evaluates every object of env's inventory in parallel. Findings come
+// out in inventory order (input, file, document), each object's sorted by
+// severity, check and field path, so the report is stable without a global
+// sort.
 func (r *Runner) Run(ctx context.Context, env *Env) (*Outcome, error) {
 	objs := env.Inventory.Objects()
-	type partial struct {
-		findings   []Finding
-		suppressed int
-	}
-	parts := make([]partial, r.workers)
+	chunk := max(1, min(256, len(objs)/(r.workers*8)+1))
+	parts := make([]Outcome, (len(objs)+chunk-1)/chunk)
+	var next atomic.Int64
 	var wg sync.WaitGroup
-	chunk := max(1, min(256, len(objs)/(r.workers*4)+1))
-	var (
-		mu   sync.Mutex
-		next int
-	)
-	take := func() (int, int) {
-		mu.Lock()
-		defer mu.Unlock()
-		lo := next
-		next = min(len(objs), next+chunk)
-		return lo, next
-	}
-	for w := range r.workers {
+	for range r.workers {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			p := &parts[w]
 			for ctx.Err() == nil {
-				lo, hi := take()
-				if lo == hi {
+				i := int(next.Add(1) - 1)
+				if i >= len(parts) {
 					return
 				}
-				for _, o := range objs[lo:hi] {
+				p := &parts[i]
+				for _, o := range objs[i*chunk : min(len(objs), (i+1)*chunk)] {
 					out := r.EvaluateObject(env, o)
-					p.findings = append(p.findings, out.Findings...)
-					p.suppressed += out.Suppressed
+					p.Findings = append(p.Findings, out.Findings...)
+					p.Suppressed += out.Suppressed
 				}
 			}
 		}()
@@ -204,11 +198,15 @@ func (r *Runner) Run(ctx context.Context, env *Env) (*Outcome, error) {
 		return nil, fmt.Errorf("evaluating checks: %w", err)
 	}
 	total := &Outcome{}
+	n := 0
 	for _, p := range parts {
-		total.Findings = append(total.Findings, p.findings...)
-		total.Suppressed += p.suppressed
+		n += len(p.Findings)
 	}
-	SortFindings(total.Findings)
+	total.Findings = make([]Finding, 0, n)
+	for _, p := range parts {
+		total.Findings = append(total.Findings, p.Findings...)
+		total.Suppressed += p.Suppressed
+	}
 	return total, nil
 }
 
@@ -244,7 +242,23 @@ func (r *Runner) EvaluateObject(env *Env, obj *source.Object) Outcome {
 	for _, c := range r.objectChecks[obj.Kind()] {
 		emit(c, c.Object(env, obj))
 	}
+	slices.SortFunc(out.Findings, compareWithinObject)
 	return out
+}
+
+// compareWithinObject orders one object's findings: worst first, then by
+// check and field path.
+func compareWithinObject(a, b Finding) int {
+	if c := cmp.Compare(b.Severity, a.Severity); c != 0 {
+		return c
+	}
+	if c := strings.Compare(a.Check, b.Check); c != 0 {
+		return c
+	}
+	if c := strings.Compare(a.Container, b.Container); c != 0 {
+		return c
+	}
+	return strings.Compare(a.Path, b.Path)
 }
 
 func (r *Runner) finding(c *Check, obj *source.Object, res Result) Finding {
@@ -296,13 +310,7 @@ func SortFindings(fs []Finding) {
 		if c := strings.Compare(a.Object.String(), b.Object.String()); c != 0 {
 			return c
 		}
-		if c := cmp.Compare(b.Severity, a.Severity); c != 0 {
-			return c
-		}
-		if c := strings.Compare(a.Check, b.Check); c != 0 {
-			return c
-		}
-		return strings.Compare(a.Path, b.Path)
+		return compareWithinObject(a, b)
 	})
 }
 

@@ -4,6 +4,9 @@
 package inventory
 
 import (
+	"runtime"
+	"sync"
+
 	"github.com/kubeharden/kubeharden/internal/source"
 )
 
@@ -26,23 +29,36 @@ type Inventory struct {
 	podErrors []*source.Error
 }
 
-// Build indexes objects and derives their views. Objects whose pod template
-// cannot be decoded are kept as plain objects and reported in PodErrors.
+// Build indexes objects and derives their views, decoding pod templates
+// in parallel. Objects whose pod template cannot be decoded are kept as
+// plain objects and reported in PodErrors.
 func Build(objects []*source.Object) *Inventory {
 	inv := &Inventory{
 		objects: objects,
 		byKey:   make(map[Key]*source.Object, len(objects)),
 		pods:    make(map[*source.Object]*Pod),
 	}
-	for _, o := range objects {
+	pods := make([]*Pod, len(objects))
+	errs := make([]error, len(objects))
+	workers := runtime.GOMAXPROCS(0)
+	var wg sync.WaitGroup
+	for w := range workers {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for i := w; i < len(objects); i += workers {
+				pods[i], errs[i] = PodOf(objects[i])
+			}
+		}()
+	}
+	wg.Wait()
+	for i, o := range objects {
 		inv.byKey[KeyOf(o)] = o
-		p, err := PodOf(o)
-		if err != nil {
-			inv.podErrors = append(inv.podErrors, &source.Error{Source: o.Source.String(), Err: err})
-			continue
-		}
-		if p != nil {
-			inv.pods[o] = p
+		switch {
+		case errs[i] != nil:
+			inv.podErrors = append(inv.podErrors, &source.Error{Source: o.Source.String(), Err: errs[i]})
+		case pods[i] != nil:
+			inv.pods[o] = pods[i]
 		}
 	}
 	return inv

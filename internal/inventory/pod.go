@@ -1,6 +1,8 @@
 package inventory
 
 import (
+	"encoding/json"
+	"errors"
 	"fmt"
 	"strings"
 
@@ -106,15 +108,34 @@ func decodePod(o *source.Object, tmpl map[string]any, prefix []string) (*Pod, er
 		SpecPath: joinPath(prefix, "spec"),
 	}
 	if err := runtime.DefaultUnstructuredConverter.FromUnstructured(spec, p.Spec); err != nil {
-		return nil, fmt.Errorf("%s: decoding %s: %w", o, p.SpecPath, err)
+		return nil, fmt.Errorf("%s: %s: %w", o, p.SpecPath, explainDecodeError(spec, &corev1.PodSpec{}, err))
 	}
 	applyAPIDefaults(p.Spec)
 	if md, ok := tmpl["metadata"].(map[string]any); ok {
 		if err := runtime.DefaultUnstructuredConverter.FromUnstructured(md, p.Meta); err != nil {
-			return nil, fmt.Errorf("%s: decoding %s: %w", o, p.MetaPath, err)
+			return nil, fmt.Errorf("%s: %s: %w", o, p.MetaPath, explainDecodeError(md, &metav1.ObjectMeta{}, err))
 		}
 	}
 	return p, nil
+}
+
+// explainDecodeError turns the unstructured converter's terse error
+// ("unrecognized type: int32") into one naming the field, by decoding
+// again through encoding/json, which reports field and types. It runs only
+// on the error path.
+func explainDecodeError(in map[string]any, into any, convErr error) error {
+	data, err := json.Marshal(in)
+	if err != nil {
+		return convErr
+	}
+	if err := json.Unmarshal(data, into); err != nil {
+		var typeErr *json.UnmarshalTypeError
+		if errors.As(err, &typeErr) {
+			return fmt.Errorf("field %s: got a JSON %s, want %s", typeErr.Field, typeErr.Value, typeErr.Type)
+		}
+		return err
+	}
+	return convErr
 }
 
 func lookupMap(m map[string]any, path []string) (map[string]any, bool) {

@@ -43,7 +43,7 @@ type documentError struct {
 // decodeFile splits data into YAML documents and decodes each one into the
 // objects it holds. Documents are split on "---" lines before parsing, so a
 // syntax error in one document loses only that document.
-func decodeFile(data []byte, yield func(parsedObject, int), fail func(documentError)) {
+func decodeFile(data []byte, lenient bool, yield func(parsedObject, int), fail func(documentError)) {
 	if err := checkText(data); err != nil {
 		fail(documentError{err: err})
 		return
@@ -61,7 +61,7 @@ func decodeFile(data []byte, yield func(parsedObject, int), fail func(documentEr
 				fail(documentError{line: chunk.line, err: cleanYAMLError(err, chunk.line)})
 				break
 			}
-			objs, errs := decodeDocument(&node, chunk.line-1)
+			objs, errs := decodeDocument(&node, chunk.line-1, lenient)
 			for _, o := range objs {
 				yield(o, doc)
 			}
@@ -160,7 +160,11 @@ func cleanYAMLError(err error, firstLine int) error {
 
 // decodeDocument turns one parsed document into objects. A List (kind List
 // or *List with items) becomes one object per item.
-func decodeDocument(doc *yaml.Node, lineOffset int) ([]parsedObject, []documentError) {
+//
+// With lenient, a document that is not meant as a Kubernetes object at all
+// (a mapping with no apiVersion, kind or metadata, or a scalar or list) is
+// skipped; an object missing only some of them is still an error.
+func decodeDocument(doc *yaml.Node, lineOffset int, lenient bool) ([]parsedObject, []documentError) {
 	root := doc
 	if root.Kind == yaml.DocumentNode {
 		if len(root.Content) == 0 {
@@ -178,6 +182,9 @@ func decodeDocument(doc *yaml.Node, lineOffset int) ([]parsedObject, []documentE
 		return nil, nil // an empty document, or only comments
 	}
 	body, ok := v.(map[string]any)
+	if lenient && !looksLikeObject(body) {
+		return nil, nil
+	}
 	if !ok {
 		return nil, []documentError{{line: line, err: fmt.Errorf("document is a %s, not a Kubernetes object", describe(v))}}
 	}
@@ -209,6 +216,15 @@ func decodeDocument(doc *yaml.Node, lineOffset int) ([]parsedObject, []documentE
 		return nil, []documentError{{line: line, err: err}}
 	}
 	return []parsedObject{{body: body, line: line, item: -1}}, nil
+}
+
+// looksLikeObject reports whether a mapping is meant as a Kubernetes
+// object (it has any of apiVersion, kind and metadata).
+func looksLikeObject(m map[string]any) bool {
+	_, a := m["apiVersion"]
+	_, k := m["kind"]
+	_, md := m["metadata"]
+	return a || k || md
 }
 
 func listItems(body map[string]any) ([]any, bool) {

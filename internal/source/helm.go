@@ -88,7 +88,7 @@ func renderHelm(ctx context.Context, opts Options, chartPath string) taskResult 
 			out.errors = append(out.errors, &Error{Source: chartPath, Err: sizeError(-1, opts.MaxFileSize)})
 			break
 		}
-		r := parse(templateFile(chartPath, ch.Name(), name), []byte(content))
+		r := parse(templateFile(chartPath, ch.Name(), name), []byte(content), false)
 		out.objects = append(out.objects, r.objects...)
 		out.errors = append(out.errors, r.errors...)
 	}

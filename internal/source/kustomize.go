@@ -25,7 +25,7 @@ func buildKustomize(opts Options, dir string) taskResult {
 		return failed(dir, sizeError(int64(len(data)), opts.MaxFileSize))
 	}
 	file := kustomizationFile(dir)
-	r := parse(file, data)
+	r := parse(file, data, false)
 	for _, o := range r.objects {
 		o.Source.Line = 0 // the line in the built stream means nothing to the user
 	}

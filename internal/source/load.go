@@ -44,6 +44,10 @@ type Result struct {
 type task struct {
 	kind taskKind
 	path string
+	// walked is set for files found by walking a directory rather than
+	// named by the user: documents in them that are not Kubernetes objects
+	// at all (CI workflows, application config) are skipped, not errors.
+	walked bool
 }
 
 type taskKind int
@@ -146,13 +150,10 @@ func plan(path string) ([]task, []*Error) {
 			return nil
 		}
 		name := d.Name()
-		if p != path && strings.HasPrefix(name, ".") {
-			if d.IsDir() {
+		if d.IsDir() {
+			if skippedDirs[name] {
 				return fs.SkipDir
 			}
-			return nil
-		}
-		if d.IsDir() {
 			if p == path {
 				return nil
 			}
@@ -166,7 +167,7 @@ func plan(path string) ([]task, []*Error) {
 			return nil // never follow links out of the tree
 		}
 		if isManifestName(name) {
-			tasks = append(tasks, task{kind: taskFile, path: p})
+			tasks = append(tasks, task{kind: taskFile, path: p, walked: true})
 		}
 		return nil
 	})
@@ -175,6 +176,11 @@ func plan(path string) ([]task, []*Error) {
 	}
 	return tasks, errs
 }
+
+// skippedDirs are never walked: version-control metadata and package
+// caches. Other hidden directories are walked, since test and tooling
+// directories (.chainsaw-test, .kyverno-test) hold real manifests.
+var skippedDirs = map[string]bool{".git": true, ".hg": true, ".svn": true, "node_modules": true}
 
 // isManifestName reports whether a file found in a directory walk is read:
 // YAML and JSON files, except the well-known files that are not manifests.
@@ -230,7 +236,7 @@ func run(ctx context.Context, opts Options, t task) taskResult {
 		if err != nil {
 			return failed("-", err)
 		}
-		return parse("-", data)
+		return parse("-", data, false)
 	case taskHelm:
 		return renderHelm(ctx, opts, t.path)
 	case taskKustomize:
@@ -240,7 +246,7 @@ func run(ctx context.Context, opts Options, t task) taskResult {
 		if err != nil {
 			return failed(t.path, err)
 		}
-		return parse(t.path, data)
+		return parse(t.path, data, t.walked)
 	}
 }
 
@@ -248,10 +254,11 @@ func failed(src string, err error) taskResult {
 	return taskResult{errors: []*Error{{Source: src, Err: err}}}
 }
 
-// parse decodes one file's bytes into objects attributed to file.
-func parse(file string, data []byte) taskResult {
+// parse decodes one file's bytes into objects attributed to file. With
+// lenient, documents that are not Kubernetes objects at all are skipped.
+func parse(file string, data []byte, lenient bool) taskResult {
 	var r taskResult
-	decodeFile(data,
+	decodeFile(data, lenient,
 		func(o parsedObject, doc int) {
 			r.objects = append(r.objects, &Object{Body: o.body, Source: Position{File: file, Line: o.line}, Doc: doc, Item: o.item})
 		},
@@ -267,7 +274,7 @@ func parse(file string, data []byte) taskResult {
 
 // ParseBytes decodes a YAML or JSON stream held in memory, naming it name.
 func ParseBytes(name string, data []byte) *Result {
-	r := parse(name, data)
+	r := parse(name, data, false)
 	return &Result{Objects: r.objects, Errors: r.errors}
 }
 

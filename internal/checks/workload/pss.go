@@ -78,12 +78,15 @@ func pssVersion(env *check.Env) psaapi.Version {
 // location says where a control's fields live, to turn a failed control
 // into field paths.
 type location struct {
-	// container is the field under a container ("securityContext.privileged");
-	// empty when the control never looks at containers.
-	container string
-	// volume is the field under a volume ("hostPath"); set only for
-	// volume controls.
-	volume string
+	// containers is set for controls that look at containers;
+	// containerField is the field under the container
+	// ("securityContext.privileged"), or empty for the container itself.
+	containers     bool
+	containerField string
+	// volumes is set for controls that look at volumes; volumeField is the
+	// field under the volume ("hostPath"), or empty for the volume itself.
+	volumes     bool
+	volumeField string
 	// pod returns the pod-level field path for a pod-level violation.
 	pod func(p *inventory.Pod) string
 }
@@ -122,11 +125,11 @@ func locate(fn policy.CheckPodFn, p *inventory.Pod, loc location) []check.Result
 	metaNoAnn := *p.Meta
 	metaNoAnn.Annotations = nil
 
-	if loc.container != "" {
+	if loc.containers {
 		try := func(spec corev1.PodSpec, name, path string) {
 			r := fn(&metaNoAnn, &spec)
 			if !r.Allowed {
-				out = append(out, check.Result{Container: name, Path: joinField(path, loc.container), Message: pssMessage(r)})
+				out = append(out, check.Result{Container: name, Path: joinField(path, loc.containerField), Message: pssMessage(r)})
 			}
 		}
 		for i := range p.Spec.InitContainers {
@@ -146,13 +149,13 @@ func locate(fn policy.CheckPodFn, p *inventory.Pod, loc location) []check.Result
 		}
 	}
 	podLevel := bare
-	if loc.volume != "" {
+	if loc.volumes {
 		podLevel.Volumes = nil
 		for i := range p.Spec.Volumes {
 			s := podLevel
 			s.Volumes = p.Spec.Volumes[i : i+1]
 			if r := fn(p.Meta, &s); !r.Allowed {
-				out = append(out, check.Result{Path: joinField(fmt.Sprintf("%s.volumes[%d]", p.SpecPath, i), loc.volume), Message: pssMessage(r)})
+				out = append(out, check.Result{Path: joinField(fmt.Sprintf("%s.volumes[%d]", p.SpecPath, i), loc.volumeField), Message: pssMessage(r)})
 			}
 		}
 	}
@@ -161,7 +164,16 @@ func locate(fn policy.CheckPodFn, p *inventory.Pod, loc location) []check.Result
 		if loc.pod != nil {
 			path = loc.pod(p)
 		}
-		out = append(out, check.Result{Path: path, Message: pssMessage(r)})
+		podResult := check.Result{Path: path, Message: pssMessage(r)}
+		// Containers that fail only by inheriting the pod-level value
+		// report the very same message: one finding, at the pod, is right.
+		kept := out[:0]
+		for _, c := range out {
+			if c.Message != podResult.Message {
+				kept = append(kept, c)
+			}
+		}
+		out = append(kept, podResult)
 	}
 	if len(out) == 0 {
 		out = append(out, check.Result{Path: p.SpecPath, Message: pssMessage(fn(p.Meta, p.Spec))})

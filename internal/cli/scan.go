@@ -1,0 +1,210 @@
+package cli
+
+import (
+	"errors"
+	"fmt"
+	"os"
+	"strings"
+	"time"
+
+	"github.com/spf13/cobra"
+	"k8s.io/apimachinery/pkg/api/resource"
+
+	"github.com/kubeharden/kubeharden/internal/check"
+	"github.com/kubeharden/kubeharden/internal/checks"
+	"github.com/kubeharden/kubeharden/internal/checks/workload"
+	"github.com/kubeharden/kubeharden/internal/inventory"
+	"github.com/kubeharden/kubeharden/internal/report"
+	"github.com/kubeharden/kubeharden/internal/source"
+)
+
+type scanFlags struct {
+	output              string
+	failOn              string
+	checks, skipChecks  []string
+	categories          []string
+	configFile          string
+	baselineFile        string
+	pssVersion          string
+	pssLevel            string
+	maxFileSize         string
+	includeControlPlane bool
+	color               string
+	helm                source.HelmOptions
+}
+
+func newScanCommand(stdio IO, g *globalFlags) *cobra.Command {
+	f := &scanFlags{}
+	cmd := &cobra.Command{
+		Use:   "scan PATH...",
+		Short: "Scan manifests, Helm charts and Kustomize directories",
+		Long: "Scan reads YAML and JSON manifests (files, directories walked recursively, or - for stdin),\n" +
+			"renders Helm charts (a directory with Chart.yaml, or a .tgz) and builds Kustomize directories\n" +
+			"in-process, and reports every finding of the check catalogue.\n\n" +
+			"Exit codes: 0 nothing at or above --fail-on; 1 findings at or above it;\n" +
+			"2 a usage error or an input that could not be read (the rest is still scanned and reported).",
+		Example: "  kubeharden scan examples/insecure\n" +
+			"  kubeharden scan ./k8s -o sarif > out.sarif\n" +
+			"  kubeharden scan chart/ --values prod.yaml\n" +
+			"  kubeharden scan overlays/prod\n" +
+			"  helm template x chart | kubeharden scan -",
+		Args: cobra.MinimumNArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			return runScan(cmd, stdio, g, f, args)
+		},
+	}
+	fl := cmd.Flags()
+	fl.StringVarP(&f.output, "output", "o", "table", "output format: table, json, sarif, junit or markdown")
+	fl.StringVar(&f.failOn, "fail-on", "high", "exit 1 when a finding is at or above this severity (critical, high, medium, low, info or none)")
+	fl.StringSliceVar(&f.checks, "checks", nil, "run only these checks (comma-separated IDs; enables optional checks)")
+	fl.StringSliceVar(&f.skipChecks, "skip-checks", nil, "do not run these checks")
+	fl.StringSliceVar(&f.categories, "categories", nil, "run only checks of these categories")
+	fl.StringVar(&f.configFile, "config", "", "config file (default ./"+check.DefaultConfigFile+" when it exists)")
+	fl.StringVar(&f.baselineFile, "baseline", "", "an earlier -o json report: report only findings not in it")
+	fl.StringVar(&f.pssVersion, "pss-version", "latest", "Pod Security Standards version: latest or v1.N")
+	fl.StringVar(&f.pssLevel, "pss-level", "restricted", "Pod Security Standards level: restricted (baseline and restricted controls) or baseline")
+	fl.StringVar(&f.maxFileSize, "max-file-size", "32Mi", "refuse any single input larger than this (e.g. 512Ki, 32Mi, 1Gi)")
+	fl.BoolVar(&f.includeControlPlane, "include-control-plane", false, "run every pod check on control-plane static pods too")
+	fl.StringVar(&f.color, "color", "auto", "colour the table: auto, always or never (NO_COLOR is respected)")
+	fl.StringArrayVarP(&f.helm.ValuesFiles, "values", "f", nil, "Helm values file (repeatable)")
+	fl.StringArrayVar(&f.helm.Set, "set", nil, "Helm value override key=value (repeatable)")
+	fl.StringVar(&f.helm.ReleaseName, "release-name", "release", "Helm release name")
+	fl.StringVar(&f.helm.Namespace, "release-namespace", "default", "Helm release namespace")
+	fl.StringVar(&f.helm.KubeVersion, "kube-version", "", "Kubernetes version charts are rendered for (helm's default when empty)")
+	return cmd
+}
+
+func runScan(cmd *cobra.Command, stdio IO, g *globalFlags, f *scanFlags, args []string) error {
+	ctx := cmd.Context()
+	log := g.logger(stdio.Err)
+
+	format, err := report.ParseFormat(f.output)
+	if err != nil {
+		return usageError("%v", err)
+	}
+	failOn, err := parseFailOn(f.failOn)
+	if err != nil {
+		return usageError("--fail-on: %v", err)
+	}
+	if _, err := workload.ParsePSSVersion(f.pssVersion); err != nil {
+		return usageError("%v", err)
+	}
+	if f.pssLevel != "restricted" && f.pssLevel != "baseline" {
+		return usageError("--pss-level %q: want restricted or baseline", f.pssLevel)
+	}
+	maxSize, err := resource.ParseQuantity(f.maxFileSize)
+	if err != nil || maxSize.Value() <= 0 {
+		return usageError("--max-file-size %q: want a size such as 32Mi", f.maxFileSize)
+	}
+	colour, err := useColour(f.color, stdio)
+	if err != nil {
+		return usageError("%v", err)
+	}
+	cfg, err := loadConfig(f.configFile)
+	if err != nil {
+		return usageError("%v", err)
+	}
+	if cfg != nil {
+		for _, e := range cfg.Expired(time.Now()) {
+			log.Warn("exemption has expired and no longer applies", "expires", e.Expires, "reason", e.Reason, "checks", e.Checks)
+		}
+	}
+	var baseline check.Baseline
+	if f.baselineFile != "" {
+		if baseline, err = check.LoadBaseline(f.baselineFile); err != nil {
+			return usageError("%v", err)
+		}
+	}
+
+	reg, err := checks.Registry()
+	if err != nil {
+		return err
+	}
+	categories := make([]check.Category, 0, len(f.categories))
+	for _, c := range f.categories {
+		categories = append(categories, check.Category(c))
+	}
+	runner, err := check.NewRunner(reg, check.Options{
+		Selection:           check.Selection{Only: f.checks, Skip: f.skipChecks, Categories: categories},
+		Config:              cfg,
+		IncludeControlPlane: f.includeControlPlane,
+	})
+	if err != nil {
+		return usageError("%v", err)
+	}
+
+	start := time.Now()
+	loaded := source.Load(ctx, source.Options{MaxFileSize: maxSize.Value(), Stdin: stdio.In, Helm: f.helm}, args...)
+	log.Debug("loaded", "objects", len(loaded.Objects), "errors", len(loaded.Errors), "elapsed", time.Since(start))
+	inv := inventory.Build(loaded.Objects)
+	env := check.NewEnv(inv, check.Settings{PSSVersion: f.pssVersion, PSSLevel: f.pssLevel})
+	outcome, err := runner.Run(ctx, env)
+	if err != nil {
+		return err
+	}
+	log.Debug("evaluated", "findings", len(outcome.Findings), "suppressed", outcome.Suppressed, "elapsed", time.Since(start))
+	findings := outcome.Findings
+	if baseline != nil {
+		findings = baseline.FilterNew(findings)
+	}
+
+	inputErrors := append(append([]*source.Error{}, loaded.Errors...), inv.PodErrors()...)
+	source.SortErrors(inputErrors)
+	errs := make([]report.Error, 0, len(inputErrors))
+	for _, e := range inputErrors {
+		errs = append(errs, report.Error{Source: e.Source, Message: e.Err.Error()})
+	}
+	rep := report.New(Version(), inv.Len(), findings, errs, runner.Checks())
+	if err := report.Write(stdio.Out, format, rep, report.Options{Color: colour}); err != nil {
+		return fmt.Errorf("writing report: %w", err)
+	}
+
+	switch {
+	case len(errs) > 0:
+		return &exitError{code: ExitError, err: fmt.Errorf("%d inputs could not be read (see errors in the report)", len(errs))}
+	case failOn > 0 && worstAtLeast(findings, failOn):
+		return &exitError{code: ExitFindings}
+	}
+	return nil
+}
+
+// parseFailOn reads a severity, or "none" (returned as 0) to never fail.
+func parseFailOn(s string) (check.Severity, error) {
+	if strings.EqualFold(s, "none") {
+		return 0, nil
+	}
+	return check.ParseSeverity(s)
+}
+
+func worstAtLeast(fs []check.Finding, sev check.Severity) bool {
+	for _, f := range fs {
+		if f.Severity >= sev {
+			return true
+		}
+	}
+	return false
+}
+
+func useColour(mode string, stdio IO) (bool, error) {
+	switch mode {
+	case "always":
+		return true, nil
+	case "never":
+		return false, nil
+	case "auto":
+		return stdio.OutIsTerminal && stdio.Getenv("NO_COLOR") == "" && stdio.Getenv("TERM") != "dumb", nil
+	}
+	return false, fmt.Errorf("--color %q: want auto, always or never", mode)
+}
+
+// loadConfig reads the named config file, or ./.kubeharden.yaml when none
+// is named and it exists.
+func loadConfig(name string) (*check.Config, error) {
+	if name == "" {
+		if _, err := os.Stat(check.DefaultConfigFile); errors.Is(err, os.ErrNotExist) {
+			return nil, nil
+		}
+		name = check.DefaultConfigFile
+	}
+	return check.LoadConfig(name)
+}

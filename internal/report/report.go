@@ -1,0 +1,158 @@
+// Package report renders scan results: a human table, JSON (the stable
+// kubeharden.io/report/v1 schema), SARIF 2.1.0, JUnit XML and Markdown.
+package report
+
+import (
+	"fmt"
+	"io"
+	"slices"
+	"strings"
+
+	"github.com/kubeharden/kubeharden/internal/check"
+)
+
+// SchemaVersion is the JSON report's schema identifier.
+const SchemaVersion = "kubeharden.io/report/v1"
+
+// Report is everything a renderer needs.
+type Report struct {
+	SchemaVersion string          `json:"schemaVersion"`
+	Tool          Tool            `json:"tool"`
+	Summary       Summary         `json:"summary"`
+	Findings      []check.Finding `json:"findings"`
+	Errors        []Error         `json:"errors"`
+
+	// Checks are the catalogue entries that ran (SARIF rules, JUnit
+	// suites); not part of the JSON schema.
+	Checks []*check.Check `json:"-"`
+}
+
+// Tool names the producer.
+type Tool struct {
+	Name    string `json:"name"`
+	Version string `json:"version"`
+}
+
+// Summary counts what was scanned and found.
+type Summary struct {
+	Objects    int            `json:"objects"`
+	Findings   int            `json:"findings"`
+	BySeverity map[string]int `json:"bySeverity"`
+}
+
+// Error is an input that could not be read.
+type Error struct {
+	Source  string `json:"source"`
+	Message string `json:"message"`
+}
+
+// New assembles a report and computes its summary.
+func New(version string, objects int, findings []check.Finding, errs []Error, checks []*check.Check) *Report {
+	if findings == nil {
+		findings = []check.Finding{}
+	}
+	if errs == nil {
+		errs = []Error{}
+	}
+	r := &Report{
+		SchemaVersion: SchemaVersion,
+		Tool:          Tool{Name: "kubeharden", Version: version},
+		Findings:      findings,
+		Errors:        errs,
+		Checks:        checks,
+	}
+	r.Summary = Summary{Objects: objects, Findings: len(findings), BySeverity: map[string]int{}}
+	for _, s := range check.Severities() {
+		r.Summary.BySeverity[s.String()] = 0
+	}
+	for _, f := range findings {
+		r.Summary.BySeverity[f.Severity.String()]++
+	}
+	return r
+}
+
+// Format is an output format name.
+type Format string
+
+// The formats.
+const (
+	Table    Format = "table"
+	JSON     Format = "json"
+	SARIF    Format = "sarif"
+	JUnit    Format = "junit"
+	Markdown Format = "markdown"
+)
+
+// Formats lists every format.
+func Formats() []Format { return []Format{Table, JSON, SARIF, JUnit, Markdown} }
+
+// ParseFormat checks a format name.
+func ParseFormat(s string) (Format, error) {
+	f := Format(strings.ToLower(s))
+	if slices.Contains(Formats(), f) {
+		return f, nil
+	}
+	names := make([]string, 0, len(Formats()))
+	for _, f := range Formats() {
+		names = append(names, string(f))
+	}
+	return "", fmt.Errorf("unknown output format %q (want %s)", s, strings.Join(names, ", "))
+}
+
+// Options tune rendering.
+type Options struct {
+	// Color enables ANSI colours in the table.
+	Color bool
+}
+
+// Write renders r in format f.
+func Write(w io.Writer, f Format, r *Report, opts Options) error {
+	switch f {
+	case Table:
+		return writeTable(w, r, opts)
+	case JSON:
+		return writeJSON(w, r)
+	case SARIF:
+		return writeSARIF(w, r)
+	case JUnit:
+		return writeJUnit(w, r)
+	case Markdown:
+		return writeMarkdown(w, r)
+	}
+	return fmt.Errorf("unknown output format %q", f)
+}
+
+// objectGroups splits sorted findings into runs about the same object.
+func objectGroups(fs []check.Finding) [][]check.Finding {
+	var groups [][]check.Finding
+	for i := 0; i < len(fs); {
+		j := i + 1
+		for j < len(fs) && sameObject(fs[i], fs[j]) {
+			j++
+		}
+		groups = append(groups, fs[i:j])
+		i = j
+	}
+	return groups
+}
+
+func sameObject(a, b check.Finding) bool {
+	return a.Object == b.Object && sourceFile(a) == sourceFile(b)
+}
+
+func sourceFile(f check.Finding) string {
+	if f.Source == nil {
+		return ""
+	}
+	return f.Source.File
+}
+
+func location(f check.Finding) string {
+	if f.Source == nil {
+		return ""
+	}
+	if f.Source.Line > 0 {
+		return fmt.Sprintf("%s:%d", f.Source.File, f.Source.Line)
+	}
+	return f.Source.File
+}

@@ -1,0 +1,261 @@
+package report
+
+import (
+	"encoding/json"
+	"fmt"
+	"io"
+	"path/filepath"
+	"strings"
+
+	"github.com/kubeharden/kubeharden/internal/check"
+)
+
+// SARIF 2.1.0, as GitHub code scanning reads it: one rule per catalogue
+// check, one result per finding with a physical location, and a partial
+// fingerprint so alerts survive unrelated edits.
+
+const (
+	sarifSchema  = "https://json.schemastore.org/sarif-2.1.0.json"
+	sarifVersion = "2.1.0"
+	infoURI      = "https://github.com/kubeharden/kubeharden"
+)
+
+type sarifLog struct {
+	Schema  string     `json:"$schema"`
+	Version string     `json:"version"`
+	Runs    []sarifRun `json:"runs"`
+}
+
+type sarifRun struct {
+	Tool        sarifTool         `json:"tool"`
+	Results     []sarifResult     `json:"results"`
+	Invocations []sarifInvocation `json:"invocations"`
+}
+
+type sarifTool struct {
+	Driver sarifDriver `json:"driver"`
+}
+
+type sarifDriver struct {
+	Name           string      `json:"name"`
+	Version        string      `json:"version,omitempty"`
+	InformationURI string      `json:"informationUri"`
+	Rules          []sarifRule `json:"rules"`
+}
+
+type sarifRule struct {
+	ID                   string          `json:"id"`
+	Name                 string          `json:"name"`
+	ShortDescription     sarifText       `json:"shortDescription"`
+	FullDescription      sarifText       `json:"fullDescription"`
+	Help                 sarifHelp       `json:"help"`
+	HelpURI              string          `json:"helpUri"`
+	DefaultConfiguration sarifRuleConfig `json:"defaultConfiguration"`
+	Properties           sarifRuleProps  `json:"properties"`
+}
+
+type sarifText struct {
+	Text string `json:"text"`
+}
+
+type sarifHelp struct {
+	Text     string `json:"text"`
+	Markdown string `json:"markdown"`
+}
+
+type sarifRuleConfig struct {
+	Level string `json:"level"`
+}
+
+type sarifRuleProps struct {
+	Tags             []string `json:"tags"`
+	SecuritySeverity string   `json:"security-severity"`
+	Precision        string   `json:"precision"`
+}
+
+type sarifResult struct {
+	RuleID              string            `json:"ruleId"`
+	RuleIndex           int               `json:"ruleIndex"`
+	Level               string            `json:"level"`
+	Message             sarifText         `json:"message"`
+	Locations           []sarifLocation   `json:"locations,omitempty"`
+	PartialFingerprints map[string]string `json:"partialFingerprints"`
+	Properties          map[string]any    `json:"properties,omitempty"`
+}
+
+type sarifLocation struct {
+	PhysicalLocation *sarifPhysical `json:"physicalLocation,omitempty"`
+	LogicalLocations []sarifLogical `json:"logicalLocations,omitempty"`
+}
+
+type sarifPhysical struct {
+	ArtifactLocation sarifArtifact `json:"artifactLocation"`
+	Region           *sarifRegion  `json:"region,omitempty"`
+}
+
+type sarifArtifact struct {
+	URI string `json:"uri"`
+}
+
+type sarifRegion struct {
+	StartLine int `json:"startLine"`
+}
+
+type sarifLogical struct {
+	FullyQualifiedName string `json:"fullyQualifiedName"`
+	Kind               string `json:"kind"`
+}
+
+type sarifInvocation struct {
+	ExecutionSuccessful        bool                `json:"executionSuccessful"`
+	ToolExecutionNotifications []sarifNotification `json:"toolExecutionNotifications,omitempty"`
+}
+
+type sarifNotification struct {
+	Level     string          `json:"level"`
+	Message   sarifText       `json:"message"`
+	Locations []sarifLocation `json:"locations,omitempty"`
+}
+
+// sarifLevel maps severities to SARIF levels.
+func sarifLevel(s check.Severity) string {
+	switch s {
+	case check.Critical, check.High:
+		return "error"
+	case check.Medium:
+		return "warning"
+	}
+	return "note"
+}
+
+// securitySeverity is GitHub's 0–10 score: critical ≥ 9, high ≥ 7,
+// medium ≥ 4, low > 0.
+func securitySeverity(s check.Severity) string {
+	switch s {
+	case check.Critical:
+		return "9.5"
+	case check.High:
+		return "8.0"
+	case check.Medium:
+		return "5.5"
+	case check.Low:
+		return "3.0"
+	}
+	return "1.0"
+}
+
+func writeSARIF(w io.Writer, r *Report) error {
+	run := sarifRun{
+		Tool:        sarifTool{Driver: sarifDriver{Name: r.Tool.Name, Version: r.Tool.Version, InformationURI: infoURI, Rules: []sarifRule{}}},
+		Results:     []sarifResult{},
+		Invocations: []sarifInvocation{{ExecutionSuccessful: true}},
+	}
+	index := map[string]int{}
+	addRule := func(c *check.Check) {
+		index[c.ID] = len(run.Tool.Driver.Rules)
+		run.Tool.Driver.Rules = append(run.Tool.Driver.Rules, ruleOf(c))
+	}
+	for _, c := range r.Checks {
+		addRule(c)
+	}
+	for _, f := range r.Findings {
+		idx, ok := index[f.Check]
+		if !ok {
+			addRule(&check.Check{Metadata: check.Metadata{ID: f.Check, Title: f.Check, Severity: f.Severity, Category: f.Category,
+				Description: f.Message, Remediation: f.Remediation, Frameworks: f.Frameworks}})
+			idx = index[f.Check]
+		}
+		res := sarifResult{
+			RuleID:              f.Check,
+			RuleIndex:           idx,
+			Level:               sarifLevel(f.Severity),
+			Message:             sarifText{Text: fmt.Sprintf("%s: %s", f.Object, f.Message)},
+			PartialFingerprints: map[string]string{"kubeharden/v1": f.Fingerprint},
+			Properties:          map[string]any{"severity": f.Severity.String(), "object": f.Object},
+		}
+		if f.Container != "" {
+			res.Properties["container"] = f.Container
+		}
+		if f.Path != "" {
+			res.Properties["path"] = f.Path
+		}
+		loc := sarifLocation{LogicalLocations: []sarifLogical{{FullyQualifiedName: logicalName(f), Kind: "object"}}}
+		if f.Source != nil && f.Source.File != "" && f.Source.File != "-" {
+			loc.PhysicalLocation = &sarifPhysical{ArtifactLocation: sarifArtifact{URI: artifactURI(f.Source.File)}}
+			if f.Source.Line > 0 {
+				loc.PhysicalLocation.Region = &sarifRegion{StartLine: f.Source.Line}
+			}
+		}
+		res.Locations = []sarifLocation{loc}
+		run.Results = append(run.Results, res)
+	}
+	for _, e := range r.Errors {
+		run.Invocations[0].ToolExecutionNotifications = append(run.Invocations[0].ToolExecutionNotifications, sarifNotification{
+			Level:     "error",
+			Message:   sarifText{Text: e.Message},
+			Locations: []sarifLocation{{PhysicalLocation: &sarifPhysical{ArtifactLocation: sarifArtifact{URI: artifactURI(errorFile(e.Source))}}}},
+		})
+	}
+	enc := json.NewEncoder(w)
+	enc.SetIndent("", "  ")
+	enc.SetEscapeHTML(false)
+	return enc.Encode(sarifLog{Schema: sarifSchema, Version: sarifVersion, Runs: []sarifRun{run}})
+}
+
+func ruleOf(c *check.Check) sarifRule {
+	tags := []string{"security", "kubernetes", string(c.Category)}
+	for _, id := range c.Frameworks.CIS {
+		tags = append(tags, "CIS-"+id)
+	}
+	for _, id := range c.Frameworks.MITRE {
+		tags = append(tags, "MITRE-"+id)
+	}
+	for _, id := range c.Frameworks.PSS {
+		tags = append(tags, "PSS-"+id)
+	}
+	return sarifRule{
+		ID:                   c.ID,
+		Name:                 ruleName(c.ID),
+		ShortDescription:     sarifText{Text: c.Title},
+		FullDescription:      sarifText{Text: c.Description},
+		Help:                 sarifHelp{Text: c.Remediation, Markdown: fmt.Sprintf("**%s**\n\n%s\n\n**Fix:** %s", c.Title, c.Description, c.Remediation)},
+		HelpURI:              infoURI + "/blob/main/docs/checks.md#" + c.ID,
+		DefaultConfiguration: sarifRuleConfig{Level: sarifLevel(c.Severity)},
+		Properties:           sarifRuleProps{Tags: tags, SecuritySeverity: securitySeverity(c.Severity), Precision: "very-high"},
+	}
+}
+
+// ruleName turns "privileged-container" into "PrivilegedContainer".
+func ruleName(id string) string {
+	var b strings.Builder
+	for _, part := range strings.Split(id, "-") {
+		if part != "" {
+			b.WriteString(strings.ToUpper(part[:1]) + part[1:])
+		}
+	}
+	return b.String()
+}
+
+func logicalName(f check.Finding) string {
+	name := f.Object.String()
+	if f.Container != "" {
+		name += "/" + f.Container
+	}
+	return name
+}
+
+// artifactURI writes a relative path with forward slashes, as GitHub
+// resolves it against the repository root.
+func artifactURI(file string) string {
+	return filepath.ToSlash(filepath.Clean(file))
+}
+
+// errorFile strips a ":line" suffix from an error source.
+func errorFile(src string) string {
+	if i := strings.LastIndexByte(src, ':'); i > 0 {
+		if _, err := fmt.Sscanf(src[i+1:], "%d", new(int)); err == nil {
+			return src[:i]
+		}
+	}
+	return src
+}
