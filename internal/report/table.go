@@ -67,7 +67,11 @@ func writeTable(w io.Writer, r *Report, opts Options) error {
 	}
 	ew.printf("%s\n", summary)
 	if len(r.Errors) > 0 {
-		ew.printf("\n%s\n", paint(ansiBold, fmt.Sprintf("%d inputs could not be read:", len(r.Errors))))
+		noun := "inputs"
+		if len(r.Errors) == 1 {
+			noun = "input"
+		}
+		ew.printf("\n%s\n", paint(ansiBold, fmt.Sprintf("%d %s could not be read:", len(r.Errors), noun)))
 		for _, e := range r.Errors {
 			ew.printf("  %s: %s\n", e.Source, e.Message)
 		}
