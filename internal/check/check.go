@@ -116,8 +116,9 @@ type Finding struct {
 	Source      *Source    `json:"source,omitempty"`
 	Message     string     `json:"message"`
 	Remediation string     `json:"remediation"`
-	Frameworks  Frameworks `json:"frameworks"`
-	Fingerprint string     `json:"fingerprint"`
+	// Frameworks is shared with the check's metadata: never modify it.
+	Frameworks  *Frameworks `json:"frameworks"`
+	Fingerprint string      `json:"fingerprint"`
 }
 
 // Source is where the object (or the field) was read from.

@@ -186,9 +186,7 @@ func (r *Runner) Run(ctx context.Context, env *Env) (*Outcome, error) {
 				}
 				p := &parts[i]
 				for _, o := range objs[i*chunk : min(len(objs), (i+1)*chunk)] {
-					out := r.EvaluateObject(env, o)
-					p.Findings = append(p.Findings, out.Findings...)
-					p.Suppressed += out.Suppressed
+					r.evaluateInto(env, o, p)
 				}
 			}
 		}()
@@ -215,6 +213,13 @@ func (r *Runner) Run(ctx context.Context, env *Env) (*Outcome, error) {
 // arrives alone (an admission request), build the inventory from it.
 func (r *Runner) EvaluateObject(env *Env, obj *source.Object) Outcome {
 	var out Outcome
+	r.evaluateInto(env, obj, &out)
+	return out
+}
+
+// evaluateInto appends obj's findings to out, sorted within the object.
+func (r *Runner) evaluateInto(env *Env, obj *source.Object, out *Outcome) {
+	first := len(out.Findings)
 	pod := env.Inventory.Pod(obj)
 	sup := newAnnotationSuppressor(obj, pod)
 	emit := func(c *Check, results []Result) {
@@ -242,8 +247,7 @@ func (r *Runner) EvaluateObject(env *Env, obj *source.Object) Outcome {
 	for _, c := range r.objectChecks[obj.Kind()] {
 		emit(c, c.Object(env, obj))
 	}
-	slices.SortFunc(out.Findings, compareWithinObject)
-	return out
+	slices.SortFunc(out.Findings[first:], compareWithinObject)
 }
 
 // compareWithinObject orders one object's findings: worst first, then by
@@ -272,7 +276,7 @@ func (r *Runner) finding(c *Check, obj *source.Object, res Result) Finding {
 		Path:        res.Path,
 		Message:     res.Message,
 		Remediation: cmp.Or(res.Remediation, c.Remediation),
-		Frameworks:  c.Frameworks,
+		Frameworks:  &c.Frameworks,
 		Fingerprint: Fingerprint(c.ID, ref, res.Container, res.Path),
 	}
 	if sev, ok := r.severity[c.ID]; ok {

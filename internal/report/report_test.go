@@ -32,7 +32,7 @@ func sampleReport() *Report {
 	job := check.ObjectRef{APIVersion: "batch/v1", Kind: "CronJob", Namespace: "shop", Name: "backup"}
 	f := func(id string, sev check.Severity, cat check.Category, obj check.ObjectRef, container, path, file string, line int, msg, fix string, fw check.Frameworks) check.Finding {
 		return check.Finding{Check: id, Severity: sev, Category: cat, Object: obj, Container: container, Path: path,
-			Source: &check.Source{File: file, Line: line}, Message: msg, Remediation: fix, Frameworks: fw,
+			Source: &check.Source{File: file, Line: line}, Message: msg, Remediation: fix, Frameworks: &fw,
 			Fingerprint: check.Fingerprint(id, obj, container, path)}
 	}
 	findings := []check.Finding{

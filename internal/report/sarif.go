@@ -162,7 +162,7 @@ func writeSARIF(w io.Writer, r *Report) error {
 		idx, ok := index[f.Check]
 		if !ok {
 			addRule(&check.Check{Metadata: check.Metadata{ID: f.Check, Title: f.Check, Severity: f.Severity, Category: f.Category,
-				Description: f.Message, Remediation: f.Remediation, Frameworks: f.Frameworks}})
+				Description: f.Message, Remediation: f.Remediation, Frameworks: frameworksOf(f)}})
 			idx = index[f.Check]
 		}
 		res := sarifResult{
@@ -258,4 +258,11 @@ func errorFile(src string) string {
 		}
 	}
 	return src
+}
+
+func frameworksOf(f check.Finding) check.Frameworks {
+	if f.Frameworks == nil {
+		return check.Frameworks{}
+	}
+	return *f.Frameworks
 }

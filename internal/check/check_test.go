@@ -1,0 +1,265 @@
+package check
+
+import (
+	"context"
+	"fmt"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/kubeharden/kubeharden/internal/inventory"
+	"github.com/kubeharden/kubeharden/internal/source"
+)
+
+func podCheck(id string, sev Severity, fn func(*Env, *inventory.Pod) []Result) *Check {
+	return &Check{Metadata: Metadata{ID: id, Title: id, Severity: sev, Category: Workload, Description: "d", Remediation: "r"}, Pod: fn}
+}
+
+// hostPIDCheck fires on pods with hostPID, once per container too, so
+// tests see container-level suppression.
+func hostPIDCheck() *Check {
+	return podCheck("host-pid", High, func(_ *Env, p *inventory.Pod) []Result {
+		if !p.Spec.HostPID {
+			return nil
+		}
+		out := []Result{{Path: p.SpecPath + ".hostPID", Message: "hostPID"}}
+		for _, c := range p.Containers() {
+			out = append(out, Result{Container: c.Container.Name, Path: c.Path, Message: "container in host PID namespace"})
+		}
+		return out
+	})
+}
+
+func TestRegistryValidation(t *testing.T) {
+	ok := hostPIDCheck()
+	cases := map[string]*Check{
+		"bad id":           {Metadata: Metadata{ID: "Bad_ID", Title: "t", Severity: Low, Category: Workload, Description: "d", Remediation: "r"}, Pod: ok.Pod},
+		"unknown category": {Metadata: Metadata{ID: "x", Title: "t", Severity: Low, Category: "misc", Description: "d", Remediation: "r"}, Pod: ok.Pod},
+		"no severity":      {Metadata: Metadata{ID: "x", Title: "t", Category: Workload, Description: "d", Remediation: "r"}, Pod: ok.Pod},
+		"no function":      {Metadata: Metadata{ID: "x", Title: "t", Severity: Low, Category: Workload, Description: "d", Remediation: "r"}},
+		"no remediation":   {Metadata: Metadata{ID: "x", Title: "t", Severity: Low, Category: Workload, Description: "d"}, Pod: ok.Pod},
+	}
+	for name, c := range cases {
+		if _, err := NewRegistry(c); err == nil {
+			t.Errorf("%s: registry accepted it", name)
+		}
+	}
+	if _, err := NewRegistry(hostPIDCheck(), hostPIDCheck()); err == nil || !strings.Contains(err.Error(), "twice") {
+		t.Errorf("duplicate id: %v", err)
+	}
+	if _, err := NewRegistry(ok); err != nil {
+		t.Errorf("valid check refused: %v", err)
+	}
+}
+
+func TestSelection(t *testing.T) {
+	opt := podCheck("optional-one", Low, hostPIDCheck().Pod)
+	opt.Optional = true
+	other := podCheck("other", Medium, hostPIDCheck().Pod)
+	other.Category = SupplyChain
+	reg, err := NewRegistry(hostPIDCheck(), opt, other)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ids := func(o Options) string {
+		r, err := NewRunner(reg, o)
+		if err != nil {
+			return "error: " + err.Error()
+		}
+		var out []string
+		for _, c := range r.Checks() {
+			out = append(out, c.ID)
+		}
+		return strings.Join(out, ",")
+	}
+	cfg := &Config{}
+	cfg.Checks.Enable = []string{"optional-one"}
+	cfg.Checks.Disable = []string{"host-pid"}
+	cases := []struct {
+		name string
+		opts Options
+		want string
+	}{
+		{"defaults leave optional checks off", Options{}, "host-pid,other"},
+		{"--checks enables optional ones", Options{Selection: Selection{Only: []string{"optional-one"}}}, "optional-one"},
+		{"--skip-checks", Options{Selection: Selection{Skip: []string{"other"}}}, "host-pid"},
+		{"--categories", Options{Selection: Selection{Categories: []Category{SupplyChain}}}, "other"},
+		{"config enable and disable", Options{Config: cfg}, "optional-one,other"},
+		{"unknown check", Options{Selection: Selection{Only: []string{"nope"}}}, `error: --checks: unknown check "nope" (see ` + "`kubeharden checks`)"},
+	}
+	for _, tc := range cases {
+		if got := ids(tc.opts); got != tc.want {
+			t.Errorf("%s: %s, want %s", tc.name, got, tc.want)
+		}
+	}
+}
+
+func TestFingerprintIsStable(t *testing.T) {
+	obj := ObjectRef{APIVersion: "apps/v1", Kind: "Deployment", Namespace: "ns", Name: "web"}
+	a := Fingerprint("c", obj, "app", "spec.x")
+	if a != Fingerprint("c", ObjectRef{APIVersion: "apps/v1beta2", Kind: "Deployment", Namespace: "ns", Name: "web"}, "app", "spec.x") {
+		t.Error("the API version (not the group) changed the fingerprint")
+	}
+	for _, other := range []string{
+		Fingerprint("d", obj, "app", "spec.x"),
+		Fingerprint("c", obj, "sidecar", "spec.x"),
+		Fingerprint("c", obj, "app", "spec.y"),
+		Fingerprint("c", ObjectRef{APIVersion: "apps/v1", Kind: "Deployment", Namespace: "ns2", Name: "web"}, "app", "spec.x"),
+		// Field separators: ("ab","c") and ("a","bc") must differ.
+		Fingerprint("c", ObjectRef{Kind: "Deployment", Namespace: "n", Name: "sweb"}, "app", "spec.x"),
+	} {
+		if other == a {
+			t.Error("different findings share a fingerprint")
+		}
+	}
+	if len(a) != 32 {
+		t.Errorf("fingerprint %q is not 128 bits of hex", a)
+	}
+}
+
+const podYAML = `apiVersion: apps/v1
+kind: Deployment
+metadata:
+  name: d
+  namespace: ns
+  annotations: %s
+spec:
+  template:
+    metadata:
+      annotations: %s
+    spec:
+      hostPID: true
+      containers: [{name: app}, {name: sidecar}]
+`
+
+func evaluate(t *testing.T, manifest string, opts Options) *Outcome {
+	t.Helper()
+	reg, err := NewRegistry(hostPIDCheck())
+	if err != nil {
+		t.Fatal(err)
+	}
+	r, err := NewRunner(reg, opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	res := source.ParseBytes("x.yaml", []byte(manifest))
+	if len(res.Errors) > 0 {
+		t.Fatal(res.Errors)
+	}
+	out, _, err := r.Evaluate(context.Background(), res.Objects, Settings{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return out
+}
+
+func TestAnnotations(t *testing.T) {
+	cases := []struct {
+		objAnn, podAnn string
+		want, supp     int
+	}{
+		{"{}", "{}", 3, 0},
+		{"{kubeharden.io/ignore: host-pid}", "{}", 0, 3},
+		{"{kubeharden.io/ignore: '*'}", "{}", 0, 3},
+		{"{kubeharden.io/ignore: 'other, checks'}", "{}", 3, 0},
+		{"{}", "{kubeharden.io/ignore: host-pid}", 0, 3},
+		{"{kubeharden.io/ignore.sidecar: host-pid}", "{}", 2, 1},
+		{"{}", "{kubeharden.io/ignore.app: host-pid, kubeharden.io/ignore.sidecar: host-pid}", 1, 2},
+	}
+	for _, tc := range cases {
+		out := evaluate(t, fmt.Sprintf(podYAML, tc.objAnn, tc.podAnn), Options{})
+		if len(out.Findings) != tc.want || out.Suppressed != tc.supp {
+			t.Errorf("annotations %s / %s: %d findings, %d suppressed; want %d, %d", tc.objAnn, tc.podAnn, len(out.Findings), out.Suppressed, tc.want, tc.supp)
+		}
+	}
+}
+
+func TestExemptions(t *testing.T) {
+	manifest := fmt.Sprintf(podYAML, "{}", "{}")
+	now := time.Date(2026, 6, 1, 0, 0, 0, 0, time.UTC)
+	cases := []struct {
+		config string
+		want   int
+	}{
+		{"exemptions: [{namespaces: [ns], reason: r}]", 0},
+		{"exemptions: [{namespaces: [other], reason: r}]", 3},
+		{"exemptions: [{checks: ['host-*'], kinds: [Deployment], names: ['d'], reason: r}]", 0},
+		{"exemptions: [{checks: [host-pid], kinds: [StatefulSet], reason: r}]", 3},
+		{"exemptions: [{namespaces: [ns], reason: r, expires: '2026-06-02'}]", 0},
+		{"exemptions: [{namespaces: [ns], reason: r, expires: '2026-06-01'}]", 3},
+	}
+	for _, tc := range cases {
+		cfg, err := ParseConfig("c", []byte(tc.config))
+		if err != nil {
+			t.Fatalf("%s: %v", tc.config, err)
+		}
+		out := evaluate(t, manifest, Options{Config: cfg, Now: func() time.Time { return now }})
+		if len(out.Findings) != tc.want {
+			t.Errorf("%s: %d findings, want %d", tc.config, len(out.Findings), tc.want)
+		}
+	}
+	for _, bad := range []string{
+		"exemptions: [{namespaces: [ns]}]",
+		"exemptions: [{reason: r, expires: tomorrow}]",
+		"exemptions: [{reason: r, names: ['[']}]",
+		"severity: {x: severe}",
+		"unknown: 1",
+	} {
+		if _, err := ParseConfig("c", []byte(bad)); err == nil {
+			t.Errorf("config %q accepted", bad)
+		}
+	}
+}
+
+// TestSingleObjectMatchesInventory: the admission webhook evaluates one
+// object with an inventory of just that object; a scan evaluates it among
+// many. For checks that do not look at neighbours the verdicts must be
+// identical, finding for finding.
+func TestSingleObjectMatchesInventory(t *testing.T) {
+	var docs []string
+	for i, ann := range []string{"{}", "{kubeharden.io/ignore.app: host-pid}", "{}"} {
+		docs = append(docs, strings.Replace(fmt.Sprintf(podYAML, ann, "{}"), "name: d\n", "name: d"+string(rune('0'+i))+"\n", 1))
+	}
+	whole := evaluate(t, strings.Join(docs, "---\n"), Options{Workers: 4})
+	reg, _ := NewRegistry(hostPIDCheck())
+	r, _ := NewRunner(reg, Options{})
+	var single []Finding
+	for _, d := range docs {
+		res := source.ParseBytes("x.yaml", []byte(d))
+		env := NewEnv(inventory.Build(res.Objects), Settings{})
+		single = append(single, r.EvaluateObject(env, res.Objects[0]).Findings...)
+	}
+	if len(single) != len(whole.Findings) {
+		t.Fatalf("single-object evaluation found %d, whole inventory %d", len(single), len(whole.Findings))
+	}
+	for i := range single {
+		a, b := single[i], whole.Findings[i]
+		if a.Fingerprint != b.Fingerprint || a.Message != b.Message || a.Severity != b.Severity {
+			t.Errorf("finding %d differs:\n single %+v\n whole  %+v", i, a, b)
+		}
+	}
+}
+
+func TestSeverity(t *testing.T) {
+	for _, s := range Severities() {
+		got, err := ParseSeverity(strings.ToUpper(s.String()))
+		if err != nil || got != s {
+			t.Errorf("round trip of %s: %v %v", s, got, err)
+		}
+	}
+	if _, err := ParseSeverity("severe"); err == nil {
+		t.Error("unknown severity accepted")
+	}
+	if !(Critical > High && High > Medium && Medium > Low && Low > Info) {
+		t.Error("severities out of order")
+	}
+}
+
+func TestBaselineFilter(t *testing.T) {
+	a := Finding{Check: "a", Fingerprint: "1"}
+	b := Finding{Check: "b", Fingerprint: "2"}
+	got := Baseline{"1": true}.FilterNew([]Finding{a, b})
+	if len(got) != 1 || got[0].Check != "b" {
+		t.Errorf("FilterNew = %+v", got)
+	}
+}

@@ -1,0 +1,45 @@
+package checks
+
+import (
+	"context"
+	"testing"
+
+	"github.com/kubeharden/kubeharden/internal/check"
+	"github.com/kubeharden/kubeharden/internal/source"
+)
+
+// FuzzScan runs arbitrary input through the loader, the pod-spec view and
+// the whole catalogue. Nothing may panic, and every finding must name its
+// check, object and message.
+func FuzzScan(f *testing.F) {
+	for _, s := range []string{
+		"apiVersion: v1\nkind: Pod\nmetadata: {name: p}\nspec:\n  hostPID: true\n  containers:\n  - name: c\n    image: x\n    securityContext: {privileged: true, capabilities: {add: [SYS_ADMIN]}}\n  volumes:\n  - {name: v, hostPath: {path: /var/run/docker.sock}}\n",
+		"apiVersion: apps/v1\nkind: Deployment\nmetadata: {name: d, annotations: {kubeharden.io/ignore: '*'}}\nspec:\n  template:\n    spec:\n      containers: [{name: c, image: 'r:5000/x'}]\n",
+		"apiVersion: batch/v1\nkind: CronJob\nmetadata: {name: c}\nspec: {jobTemplate: {spec: {template: {spec: {containers: []}}}}}\n",
+		"apiVersion: example.com/v1\nkind: Rollout\nmetadata: {name: r}\nspec: {template: {spec: {containers: [{name: a}]}}}\n",
+		"apiVersion: v1\nkind: Pod\nmetadata: {name: p}\nspec: {containers: [{name: c, ports: [{containerPort: '80'}]}]}\n",
+		"apiVersion: v1\nkind: Pod\nmetadata: {name: p}\nspec: {securityContext: {sysctls: [{name: kernel.x}]}, ephemeralContainers: [{name: e, image: y}]}\n",
+	} {
+		f.Add([]byte(s))
+	}
+	reg, err := Registry()
+	if err != nil {
+		f.Fatal(err)
+	}
+	runner, err := check.NewRunner(reg, check.Options{Workers: 1, IncludeControlPlane: true})
+	if err != nil {
+		f.Fatal(err)
+	}
+	f.Fuzz(func(t *testing.T, data []byte) {
+		res := source.ParseBytes("fuzz.yaml", data)
+		out, _, err := runner.Evaluate(context.Background(), res.Objects, check.Settings{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, f := range out.Findings {
+			if f.Check == "" || f.Message == "" || f.Object.Kind == "" || f.Fingerprint == "" {
+				t.Fatalf("incomplete finding %+v", f)
+			}
+		}
+	})
+}
