@@ -107,15 +107,15 @@ func (r ObjectRef) Group() string {
 
 // Finding is one result of one check on one object, ready to report.
 type Finding struct {
-	Check       string     `json:"check"`
-	Severity    Severity   `json:"severity"`
-	Category    Category   `json:"category"`
-	Object      ObjectRef  `json:"object"`
-	Container   string     `json:"container,omitempty"`
-	Path        string     `json:"path,omitempty"`
-	Source      *Source    `json:"source,omitempty"`
-	Message     string     `json:"message"`
-	Remediation string     `json:"remediation"`
+	Check       string    `json:"check"`
+	Severity    Severity  `json:"severity"`
+	Category    Category  `json:"category"`
+	Object      ObjectRef `json:"object"`
+	Container   string    `json:"container,omitempty"`
+	Path        string    `json:"path,omitempty"`
+	Source      *Source   `json:"source,omitempty"`
+	Message     string    `json:"message"`
+	Remediation string    `json:"remediation"`
 	// Frameworks is shared with the check's metadata: never modify it.
 	Frameworks  *Frameworks `json:"frameworks"`
 	Fingerprint string      `json:"fingerprint"`
