@@ -50,6 +50,23 @@ func decodeFile(data []byte, lenient bool, yield func(parsedObject, int), fail f
 	}
 	doc := 0
 	for chunk := range splitDocuments(data) {
+		if v, line, err := fastDecode(chunk.data); err == nil {
+			if v == nil {
+				continue // empty, or only comments
+			}
+			if m, ok := v.(map[string]any); !ok || !isList(m) {
+				objs, errs := objectsFromValue(v, line+chunk.line-1, lenient, nil)
+				for _, o := range objs {
+					yield(o, doc)
+				}
+				for _, e := range errs {
+					fail(e)
+				}
+				doc++
+				continue
+			}
+			// Lists go through yaml.v3, which knows each item's line.
+		}
 		dec := yaml.NewDecoder(bytes.NewReader(chunk.data))
 		for {
 			var node yaml.Node
@@ -178,6 +195,19 @@ func decodeDocument(doc *yaml.Node, lineOffset int, lenient bool) ([]parsedObjec
 	if err != nil {
 		return nil, []documentError{{line: line, err: err}}
 	}
+	itemLine := func(i int) int {
+		if items := mappingValue(root, "items"); items != nil && i < len(items.Content) {
+			return items.Content[i].Line + lineOffset
+		}
+		return line
+	}
+	return objectsFromValue(v, line, lenient, itemLine)
+}
+
+// objectsFromValue turns a decoded document into objects; a List (kind
+// List or *List with items) becomes one object per item, placed by
+// itemLine.
+func objectsFromValue(v any, line int, lenient bool, itemLine func(int) int) ([]parsedObject, []documentError) {
 	if v == nil {
 		return nil, nil // an empty document, or only comments
 	}
@@ -189,26 +219,25 @@ func decodeDocument(doc *yaml.Node, lineOffset int, lenient bool) ([]parsedObjec
 		return nil, []documentError{{line: line, err: fmt.Errorf("document is a %s, not a Kubernetes object", describe(v))}}
 	}
 	if items, isList := listItems(body); isList {
-		itemNodes := mappingValue(root, "items")
 		var (
 			objs []parsedObject
 			errs []documentError
 		)
 		for i, item := range items {
-			itemLine := line
-			if itemNodes != nil && i < len(itemNodes.Content) {
-				itemLine = itemNodes.Content[i].Line + lineOffset
+			il := line
+			if itemLine != nil {
+				il = itemLine(i)
 			}
 			m, ok := item.(map[string]any)
 			if !ok {
-				errs = append(errs, documentError{line: itemLine, err: fmt.Errorf("items[%d] is a %s, not a Kubernetes object", i, describe(item))})
+				errs = append(errs, documentError{line: il, err: fmt.Errorf("items[%d] is a %s, not a Kubernetes object", i, describe(item))})
 				continue
 			}
 			if err := validateObject(m); err != nil {
-				errs = append(errs, documentError{line: itemLine, err: fmt.Errorf("items[%d]: %w", i, err)})
+				errs = append(errs, documentError{line: il, err: fmt.Errorf("items[%d]: %w", i, err)})
 				continue
 			}
-			objs = append(objs, parsedObject{body: m, line: itemLine, item: i})
+			objs = append(objs, parsedObject{body: m, line: il, item: i})
 		}
 		return objs, errs
 	}
@@ -216,6 +245,11 @@ func decodeDocument(doc *yaml.Node, lineOffset int, lenient bool) ([]parsedObjec
 		return nil, []documentError{{line: line, err: err}}
 	}
 	return []parsedObject{{body: body, line: line, item: -1}}, nil
+}
+
+func isList(m map[string]any) bool {
+	_, ok := listItems(m)
+	return ok
 }
 
 // looksLikeObject reports whether a mapping is meant as a Kubernetes

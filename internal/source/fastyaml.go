@@ -1,0 +1,754 @@
+package source
+
+import (
+	"bytes"
+	"errors"
+	"regexp"
+	"strconv"
+	"strings"
+	"unicode/utf8"
+)
+
+// The fast path decodes the plain block-style YAML that nearly all
+// Kubernetes manifests are written in, several times faster than building
+// a yaml.v3 node tree and converting it. It is deliberately partial: at the
+// first construct it does not handle exactly as yaml.v3 would (anchors,
+// aliases, tags, folded or indented block scalars, multi-line flow or
+// scalars, numbers in unusual notations, duplicate keys, non-printable
+// characters, ...) it gives up with errFallback, and the document is
+// decoded by yaml.v3 instead. Differential tests and a fuzz target check
+// that whenever the fast path answers, it answers what yaml.v3 answers.
+
+// errFallback means "decode this document with yaml.v3".
+var errFallback = errors.New("fast path does not handle this document")
+
+type fastLine struct {
+	indent  int
+	content []byte // without indentation and without a trailing comment for structural use
+	raw     []byte // the whole line without its newline (block scalars need it)
+	line    int    // 1-based within the chunk
+}
+
+type fastParser struct {
+	// finalNewline is false when the chunk's last line has no line
+	// break, which changes how a block scalar ending there is chomped.
+	finalNewline bool
+	lines        []fastLine
+	pos          int
+	depth        int
+}
+
+// fastDecode decodes one document chunk. It returns the value (nil for an
+// empty document), the 1-based line of its first content line within the
+// chunk, or errFallback.
+func fastDecode(chunk []byte) (any, int, error) {
+	if !fastSafeBytes(chunk) {
+		return nil, 0, errFallback
+	}
+	p := &fastParser{finalNewline: len(chunk) > 0 && chunk[len(chunk)-1] == '\n'}
+	if err := p.split(chunk); err != nil {
+		return nil, 0, err
+	}
+	p.skipBlank()
+	if p.pos >= len(p.lines) {
+		return nil, 0, nil
+	}
+	first := p.lines[p.pos]
+	if first.indent != 0 {
+		return nil, 0, errFallback
+	}
+	v, err := p.block(0)
+	if err != nil {
+		return nil, 0, err
+	}
+	p.skipBlank()
+	if p.pos < len(p.lines) {
+		return nil, 0, errFallback // trailing content at a shallower level
+	}
+	return v, first.line, nil
+}
+
+// fastSafeBytes rejects input with characters whose handling differs
+// between YAML processors or that yaml.v3 treats specially: tabs, carriage
+// returns, control characters, byte-order marks, C1 controls and Unicode
+// line separators.
+func fastSafeBytes(b []byte) bool {
+	for i := 0; i < len(b); {
+		c := b[i]
+		if c < utf8.RuneSelf {
+			if c == '\r' && i+1 < len(b) && b[i+1] == '\n' {
+				i++ // CRLF is a line break; split drops the '\r'
+				continue
+			}
+			if (c < 0x20 && c != '\n') || c == 0x7f {
+				return false
+			}
+			i++
+			continue
+		}
+		r, size := utf8.DecodeRune(b[i:])
+		if r == utf8.RuneError || (r >= 0x80 && r <= 0x9f) || r == 0x2028 || r == 0x2029 || r == 0xfeff || r >= 0xfffe {
+			return false
+		}
+		i += size
+	}
+	return true
+}
+
+func (p *fastParser) split(chunk []byte) error {
+	n := 0
+	for len(chunk) > 0 {
+		n++
+		var line []byte
+		if i := bytes.IndexByte(chunk, '\n'); i >= 0 {
+			line, chunk = chunk[:i], chunk[i+1:]
+		} else {
+			line, chunk = chunk, nil
+		}
+		line = bytes.TrimSuffix(line, []byte{'\r'})
+		indent := 0
+		for indent < len(line) && line[indent] == ' ' {
+			indent++
+		}
+		content := line[indent:]
+		if len(content) > 0 && (content[0] == '%' || bytes.HasPrefix(content, []byte("---")) || bytes.HasPrefix(content, []byte("..."))) && indent == 0 {
+			return errFallback // directives and document markers
+		}
+		p.lines = append(p.lines, fastLine{indent: indent, content: content, raw: line, line: n})
+	}
+	return nil
+}
+
+// blank reports whether a line holds nothing but a comment or spaces.
+func blank(l fastLine) bool { return len(l.content) == 0 || l.content[0] == '#' }
+
+func (p *fastParser) skipBlank() {
+	for p.pos < len(p.lines) && blank(p.lines[p.pos]) {
+		p.pos++
+	}
+}
+
+const fastMaxDepth = 100
+
+// block parses the node starting at the current line, whose indentation
+// is ind.
+func (p *fastParser) block(ind int) (any, error) {
+	p.depth++
+	defer func() { p.depth-- }()
+	if p.depth > fastMaxDepth {
+		return nil, errFallback
+	}
+	l := p.lines[p.pos]
+	if isSeqEntry(l.content) {
+		return p.sequence(ind)
+	}
+	if _, _, ok, err := splitKey(stripComment(l.content)); err != nil {
+		return nil, err
+	} else if ok {
+		return p.mapping(ind)
+	}
+	return nil, errFallback // a bare scalar or flow node as a block: rare, leave to yaml.v3
+}
+
+func isSeqEntry(c []byte) bool {
+	return len(c) > 0 && c[0] == '-' && (len(c) == 1 || c[1] == ' ')
+}
+
+func (p *fastParser) mapping(ind int) (map[string]any, error) {
+	out := make(map[string]any, 8)
+	for {
+		p.skipBlank()
+		if p.pos >= len(p.lines) {
+			return out, nil
+		}
+		l := p.lines[p.pos]
+		if l.indent < ind {
+			return out, nil
+		}
+		if l.indent > ind || isSeqEntry(l.content) {
+			return nil, errFallback
+		}
+		key, rest, ok, err := splitKey(stripComment(l.content))
+		if err != nil {
+			return nil, err
+		}
+		if !ok {
+			return nil, errFallback
+		}
+		if _, dup := out[key]; dup {
+			return nil, errFallback // yaml.v3 reports duplicate keys as errors
+		}
+		p.pos++
+		v, err := p.value(rest, ind, l, true)
+		if err != nil {
+			return nil, err
+		}
+		out[key] = v
+	}
+}
+
+func (p *fastParser) sequence(ind int) ([]any, error) {
+	var out []any
+	for {
+		p.skipBlank()
+		if p.pos >= len(p.lines) {
+			return out, nil
+		}
+		l := p.lines[p.pos]
+		if l.indent < ind {
+			return out, nil
+		}
+		if l.indent > ind {
+			return nil, errFallback
+		}
+		if !isSeqEntry(l.content) {
+			// "key:\n- a\nnext: b": the sequence sat at its key's
+			// indentation and the parent mapping goes on.
+			return out, nil
+		}
+		rest := l.content[1:]
+		offset := 1
+		for len(rest) > 0 && rest[0] == ' ' {
+			rest = rest[1:]
+			offset++
+		}
+		if len(rest) == 0 || rest[0] == '#' {
+			p.pos++
+			v, err := p.nested(ind, false)
+			if err != nil {
+				return nil, err
+			}
+			out = append(out, v)
+			continue
+		}
+		if isSeqEntry(rest) {
+			return nil, errFallback // "- - x"
+		}
+		if _, _, ok, err := splitKey(stripComment(rest)); err != nil {
+			return nil, err
+		} else if ok {
+			// A compact mapping: "- name: x" continues on lines indented
+			// to the key's column.
+			p.lines[p.pos] = fastLine{indent: ind + offset, content: rest, raw: l.raw, line: l.line}
+			v, err := p.mapping(ind + offset)
+			if err != nil {
+				return nil, err
+			}
+			out = append(out, v)
+			continue
+		}
+		p.pos++
+		v, err := p.value(rest, ind, l, false)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, v)
+	}
+}
+
+// value decodes what follows "key:" or "- " on line l (rest), reading
+// following lines for nested blocks and block scalars. parent is the
+// indentation of the mapping or sequence that holds the value.
+func (p *fastParser) value(rest []byte, parent int, l fastLine, inMapping bool) (any, error) {
+	rest = stripComment(rest)
+	if len(rest) == 0 {
+		return p.nested(parent, inMapping)
+	}
+	var (
+		v   any
+		err error
+	)
+	switch rest[0] {
+	case '|':
+		if !inMapping {
+			return nil, errFallback
+		}
+		return p.literal(rest, parent)
+	case '"':
+		v, err = doubleQuoted(rest)
+	case '\'':
+		v, err = singleQuoted(rest)
+	case '[', '{':
+		v, err = flow(rest)
+	case '>', '&', '*', '!', '%', '@', '`', ',', ']', '}', '#':
+		return nil, errFallback
+	default:
+		v, err = plainBlock(rest)
+	}
+	if err != nil {
+		return nil, err
+	}
+	// A following line indented deeper than the parent continues a
+	// multi-line scalar: leave that to yaml.v3.
+	p.skipBlank()
+	if p.pos < len(p.lines) && p.lines[p.pos].indent > parent {
+		return nil, errFallback
+	}
+	return v, nil
+}
+
+// nested reads the block on the following lines, if it is indented deeper
+// than parent (or, in a mapping, is a sequence at the same indentation).
+func (p *fastParser) nested(parent int, inMapping bool) (any, error) {
+	p.skipBlank()
+	if p.pos >= len(p.lines) {
+		return nil, nil
+	}
+	next := p.lines[p.pos]
+	switch {
+	case next.indent > parent:
+		return p.block(next.indent)
+	case inMapping && next.indent == parent && isSeqEntry(next.content):
+		return p.sequence(parent)
+	}
+	return nil, nil
+}
+
+// literal decodes a "|" block scalar with clip, strip or keep chomping.
+func (p *fastParser) literal(header []byte, parent int) (any, error) {
+	chomp := byte(0)
+	if len(header) > 1 {
+		chomp = header[1]
+		if (chomp != '-' && chomp != '+') || len(bytes.TrimSpace(header[2:])) > 0 {
+			return nil, errFallback // indentation indicators, odd headers
+		}
+	}
+	// Content indentation is that of the first non-empty line.
+	start := p.pos
+	contentIndent := -1
+	for i := start; i < len(p.lines); i++ {
+		if len(p.lines[i].content) > 0 {
+			contentIndent = p.lines[i].indent
+			break
+		}
+		if len(p.lines[i].raw) > parent+1 {
+			return nil, errFallback // leading lines with spaces: subtle rules
+		}
+	}
+	var lines [][]byte
+	if contentIndent > parent {
+		for p.pos < len(p.lines) {
+			l := p.lines[p.pos]
+			if len(l.content) > 0 && l.indent < contentIndent {
+				break
+			}
+			if len(l.content) == 0 {
+				if len(l.raw) > contentIndent {
+					lines = append(lines, l.raw[contentIndent:])
+				} else {
+					lines = append(lines, nil)
+				}
+			} else {
+				lines = append(lines, l.raw[contentIndent:])
+			}
+			p.pos++
+		}
+	}
+	if p.pos == len(p.lines) && !p.finalNewline {
+		return nil, errFallback
+	}
+	// Trailing empty lines are the chomping's business.
+	body := len(lines)
+	for body > 0 && len(bytes.TrimSpace(lines[body-1])) == 0 {
+		body--
+	}
+	for _, l := range lines[body:] {
+		if len(l) > 0 {
+			return nil, errFallback // trailing lines with spaces beyond the indentation
+		}
+	}
+	var b []byte
+	for i, l := range lines[:body] {
+		if i > 0 {
+			b = append(b, '\n')
+		}
+		b = append(b, l...)
+	}
+	switch chomp {
+	case '-':
+	case '+':
+		if body == 0 {
+			return nil, errFallback
+		}
+		b = append(b, '\n')
+		for range lines[body:] {
+			b = append(b, '\n')
+		}
+	default:
+		if body > 0 {
+			b = append(b, '\n')
+		}
+	}
+	return string(b), nil
+}
+
+// stripComment removes a trailing " # comment" outside quotes.
+func stripComment(b []byte) []byte {
+	if len(b) > 0 && b[0] == '#' {
+		return nil
+	}
+	inSingle, inDouble := false, false
+	for i := 0; i < len(b); i++ {
+		switch c := b[i]; {
+		case inDouble:
+			if c == '\\' {
+				i++
+			} else if c == '"' {
+				inDouble = false
+			}
+		case inSingle:
+			if c == '\'' {
+				inSingle = false
+			}
+		case c == '"' && (i == 0 || isFlowStart(b[i-1])):
+			inDouble = true
+		case c == '\'' && (i == 0 || isFlowStart(b[i-1])):
+			inSingle = true
+		case c == '#' && i > 0 && b[i-1] == ' ':
+			return bytes.TrimRight(b[:i], " ")
+		}
+	}
+	return bytes.TrimRight(b, " ")
+}
+
+// isFlowStart reports whether a quote after c starts a quoted scalar.
+func isFlowStart(c byte) bool {
+	return c == ' ' || c == '[' || c == '{' || c == ',' || c == ':'
+}
+
+// splitKey splits "key: rest" (the key plain or quoted). ok is false when
+// the line is not a mapping entry.
+func splitKey(c []byte) (key string, rest []byte, ok bool, err error) {
+	if len(c) == 0 {
+		return "", nil, false, nil
+	}
+	switch c[0] {
+	case '"', '\'':
+		end := closingQuote(c)
+		if end < 0 {
+			return "", nil, false, errFallback
+		}
+		var k any
+		if c[0] == '"' {
+			k, err = doubleQuoted(c[:end+1])
+		} else {
+			k, err = singleQuoted(c[:end+1])
+		}
+		if err != nil {
+			return "", nil, false, err
+		}
+		after := c[end+1:]
+		if len(after) == 0 || after[0] != ':' {
+			return "", nil, false, nil // a quoted scalar, not a key
+		}
+		if len(after) > 1 && after[1] != ' ' {
+			return "", nil, false, errFallback
+		}
+		return k.(string), bytes.TrimLeft(after[1:], " "), true, nil
+	case '?', '&', '*', '!', '|', '>', '%', '@', '`', '[', '{', ',', '#', '-', ':', ']', '}':
+		if c[0] == '-' && len(c) > 1 && c[1] != ' ' {
+			break // "-foo: x" is a plain key
+		}
+		if c[0] == '-' || c[0] == '[' || c[0] == '{' {
+			return "", nil, false, nil // a sequence entry or a flow node, not a key
+		}
+		return "", nil, false, errFallback
+	}
+	for i := 0; i < len(c); i++ {
+		if c[i] == ':' && (i+1 == len(c) || c[i+1] == ' ') {
+			key := c[:i]
+			if len(key) == 0 || key[len(key)-1] == ' ' || bytes.ContainsAny(key, "#\"'") {
+				return "", nil, false, errFallback
+			}
+			if k := string(key); k == "<<" {
+				return "", nil, false, errFallback
+			}
+			return string(key), bytes.TrimLeft(c[i+1:], " "), true, nil
+		}
+	}
+	return "", nil, false, nil
+}
+
+func closingQuote(c []byte) int {
+	q := c[0]
+	for i := 1; i < len(c); i++ {
+		switch {
+		case q == '"' && c[i] == '\\':
+			i++
+		case c[i] == q:
+			if q == '\'' && i+1 < len(c) && c[i+1] == '\'' {
+				i++
+				continue
+			}
+			return i
+		}
+	}
+	return -1
+}
+
+// doubleQuoted decodes a complete one-line double-quoted scalar (the whole
+// of b) with the common escapes.
+func doubleQuoted(b []byte) (any, error) {
+	end := closingQuote(b)
+	if end != len(b)-1 {
+		return nil, errFallback
+	}
+	in := b[1:end]
+	if bytes.IndexByte(in, '\\') < 0 {
+		return string(in), nil
+	}
+	out := make([]byte, 0, len(in))
+	for i := 0; i < len(in); i++ {
+		c := in[i]
+		if c != '\\' {
+			out = append(out, c)
+			continue
+		}
+		i++
+		if i >= len(in) {
+			return nil, errFallback
+		}
+		switch in[i] {
+		case '\\', '"', '/':
+			out = append(out, in[i])
+		case 'n':
+			out = append(out, '\n')
+		case 't':
+			out = append(out, '\t')
+		case 'r':
+			out = append(out, '\r')
+		case '0':
+			out = append(out, 0)
+		default:
+			return nil, errFallback
+		}
+	}
+	return string(out), nil
+}
+
+// singleQuoted decodes a complete one-line single-quoted scalar.
+func singleQuoted(b []byte) (any, error) {
+	end := closingQuote(b)
+	if end != len(b)-1 {
+		return nil, errFallback
+	}
+	in := b[1:end]
+	if bytes.IndexByte(in, '\'') < 0 {
+		return string(in), nil
+	}
+	return string(bytes.ReplaceAll(in, []byte("''"), []byte("'"))), nil
+}
+
+// plainBlock decodes a plain scalar in block context.
+func plainBlock(b []byte) (any, error) {
+	if bytes.Contains(b, []byte(": ")) || b[len(b)-1] == ':' || bytes.Contains(b, []byte(" #")) {
+		return nil, errFallback
+	}
+	if (b[0] == '?' || b[0] == ':' || b[0] == '-') && (len(b) == 1 || b[1] == ' ') {
+		return nil, errFallback
+	}
+	return resolvePlain(string(b))
+}
+
+// yamlStyleFloat is yaml.v3's pattern for plain floats.
+var yamlStyleFloat = regexp.MustCompile(`^[-+]?(\.[0-9]+|[0-9]+(\.[0-9]*)?)([eE][-+]?[0-9]+)?$`)
+
+// resolvePlain applies yaml.v3's resolution of untagged plain scalars, as
+// our converter then turns them into values, and falls back on the forms
+// where the two could differ (underscores, binary, unsigned overflow).
+func resolvePlain(s string) (any, error) {
+	switch s {
+	case "~", "null", "Null", "NULL":
+		return nil, nil
+	case "true", "True", "TRUE":
+		return true, nil
+	case "false", "False", "FALSE":
+		return false, nil
+	case "<<", ".nan", ".NaN", ".NAN", ".inf", ".Inf", ".INF", "+.inf", "+.Inf", "+.INF", "-.inf", "-.Inf", "-.INF":
+		return nil, errFallback
+	}
+	switch c := s[0]; {
+	case c == '.':
+		if _, err := strconv.ParseFloat(s, 64); err != nil {
+			return s, nil
+		}
+		return nil, errFallback
+	case c != '-' && c != '+' && (c < '0' || c > '9'):
+		return s, nil
+	}
+	// Sign or digit first: yaml.v3 tries a timestamp (which our converter
+	// keeps as its text), then an integer, an unsigned integer, a float and
+	// binary notation, in that order.
+	if strings.ContainsRune(s, '_') || strings.Contains(s, "0b") {
+		return nil, errFallback
+	}
+	if n, err := strconv.ParseInt(s, 0, 64); err == nil {
+		return n, nil
+	}
+	if _, err := strconv.ParseUint(s, 0, 64); err == nil {
+		return nil, errFallback
+	}
+	if yamlStyleFloat.MatchString(s) {
+		if f, err := strconv.ParseFloat(s, 64); err == nil {
+			return f, nil
+		}
+		return nil, errFallback
+	}
+	return s, nil
+}
+
+// flow decodes a flow collection that opens and closes on this line.
+func flow(b []byte) (any, error) {
+	f := &flowParser{b: b}
+	v, err := f.node(0)
+	if err != nil {
+		return nil, err
+	}
+	f.spaces()
+	if f.i != len(f.b) {
+		return nil, errFallback
+	}
+	return v, nil
+}
+
+type flowParser struct {
+	b []byte
+	i int
+}
+
+func (f *flowParser) spaces() {
+	for f.i < len(f.b) && f.b[f.i] == ' ' {
+		f.i++
+	}
+}
+
+func (f *flowParser) node(depth int) (any, error) {
+	if depth > fastMaxDepth {
+		return nil, errFallback
+	}
+	f.spaces()
+	if f.i >= len(f.b) {
+		return nil, errFallback
+	}
+	switch f.b[f.i] {
+	case '[':
+		f.i++
+		out := []any{}
+		for {
+			f.spaces()
+			if f.i < len(f.b) && f.b[f.i] == ']' {
+				f.i++
+				return out, nil
+			}
+			v, err := f.node(depth + 1)
+			if err != nil {
+				return nil, err
+			}
+			out = append(out, v)
+			f.spaces()
+			if f.i < len(f.b) && f.b[f.i] == ',' {
+				f.i++
+				continue
+			}
+			if f.i < len(f.b) && f.b[f.i] == ']' {
+				f.i++
+				return out, nil
+			}
+			return nil, errFallback
+		}
+	case '{':
+		f.i++
+		out := map[string]any{}
+		for {
+			f.spaces()
+			if f.i < len(f.b) && f.b[f.i] == '}' {
+				f.i++
+				return out, nil
+			}
+			k, err := f.scalar(true)
+			if err != nil {
+				return nil, err
+			}
+			ks, ok := k.(string)
+			if !ok || ks == "<<" {
+				return nil, errFallback
+			}
+			if f.i >= len(f.b) || f.b[f.i] != ':' {
+				return nil, errFallback
+			}
+			f.i++
+			f.spaces()
+			var v any
+			if f.i < len(f.b) && (f.b[f.i] == ',' || f.b[f.i] == '}') {
+				v = nil
+			} else if v, err = f.node(depth + 1); err != nil {
+				return nil, err
+			}
+			if _, dup := out[ks]; dup {
+				return nil, errFallback
+			}
+			out[ks] = v
+			f.spaces()
+			if f.i < len(f.b) && f.b[f.i] == ',' {
+				f.i++
+				continue
+			}
+			if f.i < len(f.b) && f.b[f.i] == '}' {
+				f.i++
+				return out, nil
+			}
+			return nil, errFallback
+		}
+	}
+	return f.scalar(false)
+}
+
+// scalar reads a quoted or plain scalar in flow context. As a key its
+// plain form must be followed by ':'.
+func (f *flowParser) scalar(key bool) (any, error) {
+	if f.i >= len(f.b) {
+		return nil, errFallback
+	}
+	start := f.i
+	switch f.b[f.i] {
+	case '"', '\'':
+		end := closingQuote(f.b[f.i:])
+		if end < 0 {
+			return nil, errFallback
+		}
+		raw := f.b[f.i : f.i+end+1]
+		f.i += end + 1
+		if key {
+			f.spaces()
+		}
+		if raw[0] == '"' {
+			return doubleQuoted(raw)
+		}
+		return singleQuoted(raw)
+	case '&', '*', '!', '|', '>', '%', '@', '`', '#', '?', ':', '-', ',', '[', ']', '{', '}':
+		if !(f.b[f.i] == '-' && f.i+1 < len(f.b) && f.b[f.i+1] != ' ' && f.b[f.i+1] != ',') {
+			return nil, errFallback
+		}
+	}
+	for f.i < len(f.b) {
+		c := f.b[f.i]
+		if c == ',' || c == ']' || c == '}' || c == '[' || c == '{' || c == '#' {
+			break
+		}
+		if c == ':' {
+			if key {
+				break
+			}
+			return nil, errFallback // "a:b" in flow: leave to yaml.v3
+		}
+		f.i++
+	}
+	raw := bytes.TrimRight(f.b[start:f.i], " ")
+	if len(raw) == 0 || (f.i < len(f.b) && (f.b[f.i] == '[' || f.b[f.i] == '{' || f.b[f.i] == '#')) {
+		return nil, errFallback
+	}
+	if key {
+		return string(raw), nil
+	}
+	return resolvePlain(string(raw))
+}

@@ -1,0 +1,142 @@
+package source
+
+import (
+	"bytes"
+	"errors"
+	"io"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"reflect"
+	"strings"
+	"testing"
+
+	"go.yaml.in/yaml/v3"
+)
+
+// slowDecode is the reference: yaml.v3's node tree and our converter.
+func slowDecode(chunk []byte) (any, int, error) {
+	dec := yaml.NewDecoder(bytes.NewReader(chunk))
+	var node yaml.Node
+	if err := dec.Decode(&node); err != nil {
+		if errors.Is(err, io.EOF) {
+			return nil, 0, nil
+		}
+		return nil, 0, err
+	}
+	var extra yaml.Node
+	if err := dec.Decode(&extra); !errors.Is(err, io.EOF) {
+		return nil, 0, errors.New("more than one document")
+	}
+	root := &node
+	if len(root.Content) == 0 {
+		return nil, 0, nil
+	}
+	root = root.Content[0]
+	v, err := (&converter{}).value(root, 0)
+	return v, root.Line, err
+}
+
+// agree fails t if the fast path answers differently from yaml.v3.
+func agree(t testing.TB, name string, chunk []byte) (fast bool) {
+	fv, fl, ferr := fastDecode(chunk)
+	if errors.Is(ferr, errFallback) {
+		return false
+	}
+	if ferr != nil {
+		t.Fatalf("%s: fast path returned %v", name, ferr)
+	}
+	sv, sl, serr := slowDecode(chunk)
+	if serr != nil {
+		t.Fatalf("%s: fast path accepted a document yaml.v3 rejects (%v):\n%s", name, serr, chunk)
+	}
+	if !reflect.DeepEqual(fv, sv) {
+		t.Fatalf("%s: fast path decoded differently:\nfast: %#v\nyaml: %#v\ninput:\n%s", name, fv, sv, chunk)
+	}
+	if sv != nil && fl != sl {
+		t.Fatalf("%s: fast path line %d, yaml.v3 line %d", name, fl, sl)
+	}
+	return true
+}
+
+func TestFastPathCases(t *testing.T) {
+	cases := []string{
+		"a: 1\nb: -2\nc: 1.5\nd: true\ne: ~\nf:\ng: 'it''s'\nh: \"q\\\"\\n\"\ni: plain text # comment\nj: 100m\nk: 1Gi\nl: 10.0.0.0/8\nm: yes\nn: \"\"\n",
+		"list:\n- a\n- 'b'\n- 3\n-\n  nested: x\n- name: c\n  image: d\n  args: [--x, \"y\", 1]\n",
+		"m:\n  k:\n  - 1\n  - 2\n  o: {a: b, c: [d, e], f: {}}\n",
+		"script: |\n  #!/bin/sh\n  echo hi\n\n  exit 0\nnext: x\n",
+		"strip: |-\n  a\n  b\n\n\nkeep: |+\n  a\n\nclip: |\n  a\n\n",
+		"empty: |\nnext: 1\n",
+		"# comment\n\nkey: value\n  # indented comment\nother: 2\n",
+		"\"quoted key\": 1\n'single': 2\nurl://x: 3\n",
+		"a:\n  - x\n  -   y\n  - z: 1\n    w: 2\n",
+		"k: [a, [b, c], {d: e}]\n",
+		"deep:\n" + strings.Repeat("  ", 1) + "a:\n    b:\n      c: 1\n",
+		"hex: 0x1F\nexp: 1e3\ndate: 2024-01-01\nversion: 1.0.0\noctal: 0755\nhexish: 1234abcd\nsigned: +12\nflag: --x\n",
+		"crlf: a\r\nlist:\r\n- b\r\nlit: |\r\n  x\r\n  y\r\n",
+		"no newline: x",
+	}
+	for i, c := range cases {
+		if !agree(t, c, []byte(c)) {
+			t.Errorf("case %d fell back; it should be on the fast path:\n%s", i, c)
+		}
+	}
+	// These must fall back (and so are decoded by yaml.v3).
+	fallbacks := []string{
+		"a: &x 1\nb: *x\n", "a: !!str 1\n", "a: >\n  folded\n", "a: b\n  c\n", "a: \"multi\n  line\"\n",
+		"a: 1_000\n", "a: 0b101\n", "a: 18446744073709551615\n", "a: .inf\n", "a: 1\na: 2\n", "<<: {a: 1}\n",
+		"a:\tb\n", "a: b\rc\n", "a: |2\n   x\n", "{a: 1}\n", "- a\nb: c\n", "a: b: c\n", "a: [b\n", "lit: |\n  no final newline",
+	}
+	for _, c := range fallbacks {
+		if _, _, err := fastDecode([]byte(c)); !errors.Is(err, errFallback) {
+			t.Errorf("expected a fallback for %q", c)
+		}
+	}
+}
+
+// TestFastPathAgreesOnCorpus decodes every document of the real-world
+// corpus both ways.
+func TestFastPathAgreesOnCorpus(t *testing.T) {
+	const corpus = "../../../shared/corpus/real"
+	if _, err := os.Stat(corpus); err != nil {
+		t.Skipf("real-world corpus not found at %s (it lives in ../shared beside the repository)", corpus)
+	}
+	var docs, fast int
+	err := filepath.WalkDir(corpus, func(path string, d fs.DirEntry, err error) error {
+		if err != nil || d.IsDir() || !(strings.HasSuffix(path, ".yaml") || strings.HasSuffix(path, ".yml")) {
+			return err
+		}
+		data, err := os.ReadFile(path)
+		if err != nil {
+			return err
+		}
+		for c := range splitDocuments(data) {
+			docs++
+			if agree(t, path, c.data) {
+				fast++
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Logf("%d documents, %d (%.1f%%) on the fast path, all identical to yaml.v3", docs, fast, 100*float64(fast)/float64(docs))
+	if fast*10 < docs*8 {
+		t.Errorf("only %d of %d documents took the fast path", fast, docs)
+	}
+}
+
+func FuzzFastPathAgrees(f *testing.F) {
+	for _, s := range []string{
+		"a: 1\nb:\n- c\n- d: e\n  f: [g, {h: i}]\nj: |\n  k\n\n",
+		"x: 'y''z'\n\"q\": \"r\\ts\"\n",
+		"- a\n- b\n",
+		"a:\n  b:\n    c: -1.50\n",
+	} {
+		f.Add([]byte(s))
+	}
+	f.Fuzz(func(t *testing.T, data []byte) {
+		agree(t, "fuzz", data)
+	})
+}
