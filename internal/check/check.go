@@ -131,10 +131,12 @@ type Source struct {
 // object was read from and of the message's wording: check, object
 // identity (group, kind, namespace, name), container and field path.
 func Fingerprint(checkID string, obj ObjectRef, container, path string) string {
-	h := sha256.New()
+	var stack [256]byte
+	buf := stack[:0]
 	for _, part := range []string{checkID, obj.Group(), obj.Kind, obj.Namespace, obj.Name, container, path} {
-		h.Write([]byte(part))
-		h.Write([]byte{0})
+		buf = append(buf, part...)
+		buf = append(buf, 0)
 	}
-	return hex.EncodeToString(h.Sum(nil)[:16])
+	sum := sha256.Sum256(buf)
+	return hex.EncodeToString(sum[:16])
 }

@@ -173,7 +173,7 @@ func (r *Runner) Run(ctx context.Context, env *Env) (*Outcome, error) {
 	objs := env.Inventory.Objects()
 	chunk := max(1, min(256, len(objs)/(r.workers*8)+1))
 	parts := make([]Outcome, (len(objs)+chunk-1)/chunk)
-	var next atomic.Int64
+	var next, evaluated, found atomic.Int64
 	var wg sync.WaitGroup
 	for range r.workers {
 		wg.Add(1)
@@ -185,9 +185,17 @@ func (r *Runner) Run(ctx context.Context, env *Env) (*Outcome, error) {
 					return
 				}
 				p := &parts[i]
-				for _, o := range objs[i*chunk : min(len(objs), (i+1)*chunk)] {
+				batch := objs[i*chunk : min(len(objs), (i+1)*chunk)]
+				// Size the slice from the rate seen so far: findings are
+				// large structs, and regrowing copies them.
+				if seen := evaluated.Load(); seen > 0 {
+					p.Findings = make([]Finding, 0, int(found.Load()*int64(len(batch))/seen)+len(batch))
+				}
+				for _, o := range batch {
 					r.evaluateInto(env, o, p)
 				}
+				evaluated.Add(int64(len(batch)))
+				found.Add(int64(len(p.Findings)))
 			}
 		}()
 	}

@@ -4,6 +4,9 @@ import (
 	"bufio"
 	"encoding/json"
 	"io"
+	"strconv"
+
+	"github.com/kubeharden/kubeharden/internal/check"
 )
 
 // writeJSON streams the report: findings are encoded one at a time, so a
@@ -51,7 +54,24 @@ func writeJSON(w io.Writer, r *Report) error {
 	field("schemaVersion", r.SchemaVersion, false)
 	field("tool", r.Tool, false)
 	field("summary", r.Summary, false)
-	list("findings", len(r.Findings), func(i int) any { return r.Findings[i] }, false)
+	if len(r.Findings) == 0 {
+		field("findings", []struct{}{}, false)
+	} else {
+		ew.printf("  \"findings\": [\n")
+		enc := findingEncoder{frameworks: map[*check.Frameworks][]byte{}}
+		var buf []byte
+		for i := range r.Findings {
+			buf = enc.append(buf[:0], &r.Findings[i])
+			if i < len(r.Findings)-1 {
+				buf = append(buf, ',')
+			}
+			buf = append(buf, '\n')
+			if ew.err == nil {
+				_, ew.err = bw.Write(buf)
+			}
+		}
+		ew.printf("  ],\n")
+	}
 	list("errors", len(r.Errors), func(i int) any { return r.Errors[i] }, true)
 	ew.printf("}\n")
 	if ew.err != nil {
@@ -82,4 +102,101 @@ type jsonBuffer struct{ b []byte }
 func (j *jsonBuffer) Write(p []byte) (int, error) {
 	j.b = append(j.b, p...)
 	return len(p), nil
+}
+
+// findingEncoder writes a finding exactly as encoding/json would with
+// MarshalIndent(f, "    ", "  ") and HTML escaping off, several times
+// faster: a scan can have hundreds of thousands of findings. The golden
+// test pins the format.
+type findingEncoder struct {
+	// frameworks caches each check's encoded frameworks.
+	frameworks map[*check.Frameworks][]byte
+}
+
+func (e *findingEncoder) append(b []byte, f *check.Finding) []byte {
+	b = append(b, "    {\n"...)
+	b = appendField(b, "check", f.Check)
+	b = appendField(b, "severity", f.Severity.String())
+	b = appendField(b, "category", string(f.Category))
+	b = append(b, "      \"object\": {\n"...)
+	b = appendInner(b, "apiVersion", f.Object.APIVersion, false)
+	b = appendInner(b, "kind", f.Object.Kind, false)
+	if f.Object.Namespace != "" {
+		b = appendInner(b, "namespace", f.Object.Namespace, false)
+	}
+	b = appendInner(b, "name", f.Object.Name, true)
+	b = append(b, "      },\n"...)
+	if f.Container != "" {
+		b = appendField(b, "container", f.Container)
+	}
+	if f.Path != "" {
+		b = appendField(b, "path", f.Path)
+	}
+	if f.Source != nil {
+		b = append(b, "      \"source\": {\n"...)
+		b = appendInner(b, "file", f.Source.File, f.Source.Line == 0)
+		if f.Source.Line != 0 {
+			b = append(b, "        \"line\": "...)
+			b = strconv.AppendInt(b, int64(f.Source.Line), 10)
+			b = append(b, '\n')
+		}
+		b = append(b, "      },\n"...)
+	}
+	b = appendField(b, "message", f.Message)
+	b = appendField(b, "remediation", f.Remediation)
+	b = append(b, "      \"frameworks\": "...)
+	b = append(b, e.encodedFrameworks(f.Frameworks)...)
+	b = append(b, ",\n"...)
+	b = append(b, "      \"fingerprint\": "...)
+	b = appendString(b, f.Fingerprint)
+	b = append(b, "\n    }"...)
+	return b
+}
+
+func (e *findingEncoder) encodedFrameworks(fw *check.Frameworks) []byte {
+	if enc, ok := e.frameworks[fw]; ok {
+		return enc
+	}
+	enc, err := marshalNoEscape(fw, "      ")
+	if err != nil {
+		enc = []byte("null") // Frameworks is plain strings: cannot fail
+	}
+	e.frameworks[fw] = enc
+	return enc
+}
+
+func appendField(b []byte, key, value string) []byte {
+	b = append(b, "      \""...)
+	b = append(b, key...)
+	b = append(b, "\": "...)
+	b = appendString(b, value)
+	return append(b, ",\n"...)
+}
+
+func appendInner(b []byte, key, value string, last bool) []byte {
+	b = append(b, "        \""...)
+	b = append(b, key...)
+	b = append(b, "\": "...)
+	b = appendString(b, value)
+	if !last {
+		b = append(b, ',')
+	}
+	return append(b, '\n')
+}
+
+// appendString quotes s as encoding/json does without HTML escaping:
+// printable ASCII directly, anything else through encoding/json itself.
+func appendString(b []byte, s string) []byte {
+	for i := 0; i < len(s); i++ {
+		if c := s[i]; c < 0x20 || c >= 0x7f || c == '"' || c == '\\' {
+			enc, err := marshalNoEscape(s, "")
+			if err != nil {
+				return append(b, `""`...)
+			}
+			return append(b, enc...)
+		}
+	}
+	b = append(b, '"')
+	b = append(b, s...)
+	return append(b, '"')
 }

@@ -250,3 +250,31 @@ func TestCatalogueFormats(t *testing.T) {
 		return buf.Bytes()
 	}())
 }
+
+// TestJSONMatchesEncodingJSON: the streaming writer must produce exactly
+// what encoding/json produces for the same report.
+func TestJSONMatchesEncodingJSON(t *testing.T) {
+	rep := sampleReport()
+	odd := check.Finding{
+		Check: "x", Severity: check.Info, Category: check.Secrets,
+		Object:     check.ObjectRef{APIVersion: "v1", Kind: "Secret", Name: "tab\there \"quoted\" back\\slash \u2028 ünï <&> \x01 \b\f"},
+		Message:    "line1\nline2\r\u00e9\U0001F600 \xff invalid",
+		Source:     &check.Source{File: "-"},
+		Frameworks: &check.Frameworks{},
+	}
+	rep.Findings = append(rep.Findings, odd, check.Finding{Check: "y", Severity: check.Low, Category: check.Workload, Object: check.ObjectRef{Kind: "K", Name: "n"}})
+	var got bytes.Buffer
+	if err := Write(&got, JSON, rep, Options{}); err != nil {
+		t.Fatal(err)
+	}
+	var want bytes.Buffer
+	enc := json.NewEncoder(&want)
+	enc.SetEscapeHTML(false)
+	enc.SetIndent("", "  ")
+	if err := enc.Encode(rep); err != nil {
+		t.Fatal(err)
+	}
+	if got.String() != want.String() {
+		t.Errorf("streamed JSON differs from encoding/json:\n--- got\n%s\n--- want\n%s", got.String(), want.String())
+	}
+}
