@@ -1,7 +1,6 @@
 package report
 
 import (
-	"bufio"
 	"encoding/json"
 	"io"
 	"strconv"
@@ -9,13 +8,12 @@ import (
 	"github.com/kubeharden/kubeharden/internal/check"
 )
 
-// writeJSON streams the report: findings are encoded one at a time, so a
-// scan with a hundred thousand findings never holds its whole JSON text in
-// memory. The output is the same as encoding the Report with two-space
+// writeJSON streams the report (Write buffers it): findings are encoded
+// one at a time, so a scan with a hundred thousand findings never holds its
+// whole JSON text in memory. The output is the same as encoding the Report with two-space
 // indentation.
 func writeJSON(w io.Writer, r *Report) error {
-	bw := bufio.NewWriterSize(w, 64<<10)
-	ew := &errWriter{w: bw}
+	ew := &errWriter{w: w}
 	field := func(name string, v any, last bool) {
 		b, err := marshalNoEscape(v, "  ")
 		if err != nil && ew.err == nil {
@@ -67,17 +65,14 @@ func writeJSON(w io.Writer, r *Report) error {
 			}
 			buf = append(buf, '\n')
 			if ew.err == nil {
-				_, ew.err = bw.Write(buf)
+				_, ew.err = w.Write(buf)
 			}
 		}
 		ew.printf("  ],\n")
 	}
 	list("errors", len(r.Errors), func(i int) any { return r.Errors[i] }, true)
 	ew.printf("}\n")
-	if ew.err != nil {
-		return ew.err
-	}
-	return bw.Flush()
+	return ew.err
 }
 
 // marshalNoEscape is json.MarshalIndent without HTML escaping, so messages

@@ -3,6 +3,7 @@
 package report
 
 import (
+	"bufio"
 	"fmt"
 	"io"
 	"slices"
@@ -107,6 +108,14 @@ type Options struct {
 
 // Write renders r in format f.
 func Write(w io.Writer, f Format, r *Report, opts Options) error {
+	bw := bufio.NewWriterSize(w, 64<<10)
+	if err := write(bw, f, r, opts); err != nil {
+		return err
+	}
+	return bw.Flush()
+}
+
+func write(w io.Writer, f Format, r *Report, opts Options) error {
 	switch f {
 	case Table:
 		return writeTable(w, r, opts)
