@@ -180,10 +180,11 @@ func appendInner(b []byte, key, value string, last bool) []byte {
 }
 
 // appendString quotes s as encoding/json does without HTML escaping:
-// printable ASCII directly, anything else through encoding/json itself.
+// printable ASCII directly (escaping '"' and '\\'), anything else through
+// encoding/json itself.
 func appendString(b []byte, s string) []byte {
 	for i := 0; i < len(s); i++ {
-		if c := s[i]; c < 0x20 || c >= 0x7f || c == '"' || c == '\\' {
+		if c := s[i]; c < 0x20 || c >= 0x7f {
 			enc, err := marshalNoEscape(s, "")
 			if err != nil {
 				return append(b, `""`...)
@@ -192,6 +193,11 @@ func appendString(b []byte, s string) []byte {
 		}
 	}
 	b = append(b, '"')
-	b = append(b, s...)
+	for i := 0; i < len(s); i++ {
+		if c := s[i]; c == '"' || c == '\\' {
+			b = append(b, '\\')
+		}
+		b = append(b, s[i])
+	}
 	return append(b, '"')
 }

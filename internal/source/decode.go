@@ -49,8 +49,9 @@ func decodeFile(data []byte, lenient bool, yield func(parsedObject, int), fail f
 		return
 	}
 	doc := 0
+	var fast fastParser
 	for chunk := range splitDocuments(data) {
-		if v, line, err := fastDecode(chunk.data); err == nil {
+		if v, line, err := fast.decode(chunk.data); err == nil {
 			if v == nil {
 				continue // empty, or only comments
 			}

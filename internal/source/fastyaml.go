@@ -42,10 +42,16 @@ type fastParser struct {
 // empty document), the 1-based line of its first content line within the
 // chunk, or errFallback.
 func fastDecode(chunk []byte) (any, int, error) {
+	return new(fastParser).decode(chunk)
+}
+
+// decode is fastDecode reusing p's line table, which a file's documents
+// can share: values never point into it.
+func (p *fastParser) decode(chunk []byte) (any, int, error) {
 	if !fastSafeBytes(chunk) {
 		return nil, 0, errFallback
 	}
-	p := &fastParser{finalNewline: len(chunk) > 0 && chunk[len(chunk)-1] == '\n'}
+	*p = fastParser{lines: p.lines[:0], finalNewline: len(chunk) > 0 && chunk[len(chunk)-1] == '\n'}
 	if err := p.split(chunk); err != nil {
 		return nil, 0, err
 	}
@@ -463,7 +469,7 @@ func splitKey(c []byte) (key string, rest []byte, ok bool, err error) {
 			if k := string(key); k == "<<" {
 				return "", nil, false, errFallback
 			}
-			return string(key), bytes.TrimLeft(c[i+1:], " "), true, nil
+			return internKey(key), bytes.TrimLeft(c[i+1:], " "), true, nil
 		}
 	}
 	return "", nil, false, nil
@@ -748,7 +754,38 @@ func (f *flowParser) scalar(key bool) (any, error) {
 		return nil, errFallback
 	}
 	if key {
-		return string(raw), nil
+		return internKey(raw), nil
 	}
 	return resolvePlain(string(raw))
+}
+
+// commonKeys are field names that recur in nearly every object; sharing
+// one string for each saves an allocation per occurrence and keeps the
+// loaded objects smaller.
+var commonKeys = func() map[string]string {
+	m := map[string]string{}
+	for _, k := range strings.Fields(`apiVersion kind metadata name namespace labels annotations spec status
+		template selector matchLabels matchExpressions replicas containers initContainers image imagePullPolicy
+		ports containerPort protocol hostPort env value valueFrom resources requests limits cpu memory
+		securityContext runAsNonRoot runAsUser runAsGroup fsGroup readOnlyRootFilesystem allowPrivilegeEscalation
+		privileged capabilities drop add seccompProfile type volumeMounts mountPath volumes configMap secret
+		secretName emptyDir persistentVolumeClaim claimName readinessProbe livenessProbe startupProbe httpGet
+		path port tcpSocket exec command args serviceAccountName automountServiceAccountToken nodeSelector
+		tolerations affinity key operator effect data rules apiGroups verbs subjects roleRef app ownerReferences
+		uid controller targetPort ingress egress from to podSelector namespaceSelector policyTypes items
+		hostNetwork hostPID hostIPC terminationGracePeriodSeconds restartPolicy strategy jobTemplate schedule
+		app.kubernetes.io/name app.kubernetes.io/instance app.kubernetes.io/version app.kubernetes.io/component
+		app.kubernetes.io/part-of app.kubernetes.io/managed-by tier version component initialDelaySeconds
+		periodSeconds timeoutSeconds failureThreshold successThreshold fieldRef fieldPath configMapKeyRef
+		secretKeyRef optional readOnly subPath serviceName clusterIP nodePort`) {
+		m[k] = k
+	}
+	return m
+}()
+
+func internKey(b []byte) string {
+	if k, ok := commonKeys[string(b)]; ok { // no allocation for the lookup
+		return k
+	}
+	return string(b)
 }

@@ -294,7 +294,21 @@ func readFile(path string, limit int64) ([]byte, error) {
 	if info.Size() > limit {
 		return nil, sizeError(info.Size(), limit)
 	}
-	return readLimited(f, limit)
+	// Read exactly the size stat reported (plus one byte to notice a file
+	// that grew): no buffer regrowth for the common case.
+	data := make([]byte, info.Size()+1)
+	n, err := io.ReadFull(f, data)
+	switch {
+	case errors.Is(err, io.ErrUnexpectedEOF) || errors.Is(err, io.EOF):
+		return data[:n], nil
+	case err != nil:
+		return nil, err
+	}
+	rest, err := readLimited(f, limit-int64(n))
+	if err != nil {
+		return nil, err
+	}
+	return append(data, rest...), nil
 }
 
 func readLimited(r io.Reader, limit int64) ([]byte, error) {

@@ -120,46 +120,46 @@ func pssCheck(controls map[policy.CheckID]policy.Check, id policy.CheckID, loc l
 // part fails alone, the whole pod is reported at its spec.
 func locate(fn policy.CheckPodFn, p *inventory.Pod, loc location) []check.Result {
 	var out []check.Result
-	bare := *p.Spec
-	bare.InitContainers, bare.Containers, bare.EphemeralContainers = nil, nil, nil
+	// One scratch copy of the spec is reused for every reduced pod; the
+	// upstream functions do not keep the pointer.
+	scratch := *p.Spec
+	scratch.InitContainers, scratch.Containers, scratch.EphemeralContainers = nil, nil, nil
 	metaNoAnn := *p.Meta
 	metaNoAnn.Annotations = nil
 
 	if loc.containers {
-		try := func(spec corev1.PodSpec, name, path string) {
-			r := fn(&metaNoAnn, &spec)
+		try := func(name, path string) {
+			r := fn(&metaNoAnn, &scratch)
 			if !r.Allowed {
 				out = append(out, check.Result{Container: name, Path: joinField(path, loc.containerField), Message: pssMessage(r)})
 			}
 		}
 		for i := range p.Spec.InitContainers {
-			s := bare
-			s.InitContainers = p.Spec.InitContainers[i : i+1]
-			try(s, s.InitContainers[0].Name, fmt.Sprintf("%s.initContainers[%d]", p.SpecPath, i))
+			scratch.InitContainers = p.Spec.InitContainers[i : i+1]
+			try(p.Spec.InitContainers[i].Name, fmt.Sprintf("%s.initContainers[%d]", p.SpecPath, i))
 		}
+		scratch.InitContainers = nil
 		for i := range p.Spec.Containers {
-			s := bare
-			s.Containers = p.Spec.Containers[i : i+1]
-			try(s, s.Containers[0].Name, fmt.Sprintf("%s.containers[%d]", p.SpecPath, i))
+			scratch.Containers = p.Spec.Containers[i : i+1]
+			try(p.Spec.Containers[i].Name, fmt.Sprintf("%s.containers[%d]", p.SpecPath, i))
 		}
+		scratch.Containers = nil
 		for i := range p.Spec.EphemeralContainers {
-			s := bare
-			s.EphemeralContainers = p.Spec.EphemeralContainers[i : i+1]
-			try(s, s.EphemeralContainers[0].Name, fmt.Sprintf("%s.ephemeralContainers[%d]", p.SpecPath, i))
+			scratch.EphemeralContainers = p.Spec.EphemeralContainers[i : i+1]
+			try(p.Spec.EphemeralContainers[i].Name, fmt.Sprintf("%s.ephemeralContainers[%d]", p.SpecPath, i))
 		}
+		scratch.EphemeralContainers = nil
 	}
-	podLevel := bare
 	if loc.volumes {
-		podLevel.Volumes = nil
 		for i := range p.Spec.Volumes {
-			s := podLevel
-			s.Volumes = p.Spec.Volumes[i : i+1]
-			if r := fn(p.Meta, &s); !r.Allowed {
+			scratch.Volumes = p.Spec.Volumes[i : i+1]
+			if r := fn(p.Meta, &scratch); !r.Allowed {
 				out = append(out, check.Result{Path: joinField(fmt.Sprintf("%s.volumes[%d]", p.SpecPath, i), loc.volumeField), Message: pssMessage(r)})
 			}
 		}
+		scratch.Volumes = nil
 	}
-	if r := fn(p.Meta, &podLevel); !r.Allowed {
+	if r := fn(p.Meta, &scratch); !r.Allowed {
 		path := p.SpecPath
 		if loc.pod != nil {
 			path = loc.pod(p)
