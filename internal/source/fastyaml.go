@@ -422,6 +422,10 @@ func isFlowStart(c byte) bool {
 	return c == ' ' || c == '[' || c == '{' || c == ',' || c == ':'
 }
 
+// maxImplicitKey is YAML's limit on the length of an implicit key; yaml.v3
+// rejects longer ones.
+const maxImplicitKey = 1024
+
 // splitKey splits "key: rest" (the key plain or quoted). ok is false when
 // the line is not a mapping entry.
 func splitKey(c []byte) (key string, rest []byte, ok bool, err error) {
@@ -431,7 +435,7 @@ func splitKey(c []byte) (key string, rest []byte, ok bool, err error) {
 	switch c[0] {
 	case '"', '\'':
 		end := closingQuote(c)
-		if end < 0 {
+		if end < 0 || end >= maxImplicitKey {
 			return "", nil, false, errFallback
 		}
 		var k any
@@ -461,6 +465,9 @@ func splitKey(c []byte) (key string, rest []byte, ok bool, err error) {
 		return "", nil, false, errFallback
 	}
 	for i := 0; i < len(c); i++ {
+		if i >= maxImplicitKey {
+			return "", nil, false, errFallback
+		}
 		if c[i] == ':' && (i+1 == len(c) || c[i+1] == ' ') {
 			key := c[:i]
 			if len(key) == 0 || key[len(key)-1] == ' ' || bytes.ContainsAny(key, "#\"'") {
@@ -722,6 +729,9 @@ func (f *flowParser) scalar(key bool) (any, error) {
 		if end < 0 {
 			return nil, errFallback
 		}
+		if key && end >= maxImplicitKey {
+			return nil, errFallback
+		}
 		raw := f.b[f.i : f.i+end+1]
 		f.i += end + 1
 		if key {
@@ -754,6 +764,9 @@ func (f *flowParser) scalar(key bool) (any, error) {
 		return nil, errFallback
 	}
 	if key {
+		if f.i-start >= maxImplicitKey {
+			return nil, errFallback
+		}
 		return internKey(raw), nil
 	}
 	return resolvePlain(string(raw))
