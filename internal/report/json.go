@@ -78,10 +78,19 @@ func writeJSON(w io.Writer, r *Report) error {
 // marshalNoEscape is json.MarshalIndent without HTML escaping, so messages
 // keep their "<" and ">" readable.
 func marshalNoEscape(v any, prefix string) ([]byte, error) {
+	return marshal(v, prefix, "  ")
+}
+
+// marshalCompact is json.Marshal without HTML escaping.
+func marshalCompact(v any) ([]byte, error) { return marshal(v, "", "") }
+
+func marshal(v any, prefix, indent string) ([]byte, error) {
 	var buf jsonBuffer
 	enc := json.NewEncoder(&buf)
 	enc.SetEscapeHTML(false)
-	enc.SetIndent(prefix, "  ")
+	if prefix != "" || indent != "" {
+		enc.SetIndent(prefix, indent)
+	}
 	if err := enc.Encode(v); err != nil {
 		return nil, err
 	}

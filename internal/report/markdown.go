@@ -36,8 +36,7 @@ func writeMarkdown(w io.Writer, r *Report) error {
 	return ew.err
 }
 
+var mdCellEscaper = strings.NewReplacer("|", "\\|", "\n", " ", "\r", "", "<", "&lt;", ">", "&gt;")
+
 // mdCell escapes text for a Markdown table cell.
-func mdCell(s string) string {
-	r := strings.NewReplacer("|", "\\|", "\n", " ", "\r", "", "<", "&lt;", ">", "&gt;")
-	return r.Replace(s)
-}
+func mdCell(s string) string { return mdCellEscaper.Replace(s) }

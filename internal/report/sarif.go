@@ -1,7 +1,6 @@
 package report
 
 import (
-	"encoding/json"
 	"fmt"
 	"io"
 	"path/filepath"
@@ -28,7 +27,6 @@ type sarifLog struct {
 
 type sarifRun struct {
 	Tool        sarifTool         `json:"tool"`
-	Results     []sarifResult     `json:"results"`
 	Invocations []sarifInvocation `json:"invocations"`
 }
 
@@ -147,7 +145,6 @@ func securitySeverity(s check.Severity) string {
 func writeSARIF(w io.Writer, r *Report) error {
 	run := sarifRun{
 		Tool:        sarifTool{Driver: sarifDriver{Name: r.Tool.Name, Version: r.Tool.Version, InformationURI: infoURI, Rules: []sarifRule{}}},
-		Results:     []sarifResult{},
 		Invocations: []sarifInvocation{{ExecutionSuccessful: true}},
 	}
 	index := map[string]int{}
@@ -158,36 +155,12 @@ func writeSARIF(w io.Writer, r *Report) error {
 	for _, c := range r.Checks {
 		addRule(c)
 	}
+	// Findings of checks the report does not list still get a rule.
 	for _, f := range r.Findings {
-		idx, ok := index[f.Check]
-		if !ok {
+		if _, ok := index[f.Check]; !ok {
 			addRule(&check.Check{Metadata: check.Metadata{ID: f.Check, Title: f.Check, Severity: f.Severity, Category: f.Category,
 				Description: f.Message, Remediation: f.Remediation, Frameworks: frameworksOf(f)}})
-			idx = index[f.Check]
 		}
-		res := sarifResult{
-			RuleID:              f.Check,
-			RuleIndex:           idx,
-			Level:               sarifLevel(f.Severity),
-			Message:             sarifText{Text: fmt.Sprintf("%s: %s", f.Object, f.Message)},
-			PartialFingerprints: map[string]string{"kubeharden/v1": f.Fingerprint},
-			Properties:          map[string]any{"severity": f.Severity.String(), "object": f.Object},
-		}
-		if f.Container != "" {
-			res.Properties["container"] = f.Container
-		}
-		if f.Path != "" {
-			res.Properties["path"] = f.Path
-		}
-		loc := sarifLocation{LogicalLocations: []sarifLogical{{FullyQualifiedName: logicalName(f), Kind: "object"}}}
-		if f.Source != nil && f.Source.File != "" && f.Source.File != "-" {
-			loc.PhysicalLocation = &sarifPhysical{ArtifactLocation: sarifArtifact{URI: artifactURI(f.Source.File)}}
-			if f.Source.Line > 0 {
-				loc.PhysicalLocation.Region = &sarifRegion{StartLine: f.Source.Line}
-			}
-		}
-		res.Locations = []sarifLocation{loc}
-		run.Results = append(run.Results, res)
 	}
 	for _, e := range r.Errors {
 		run.Invocations[0].ToolExecutionNotifications = append(run.Invocations[0].ToolExecutionNotifications, sarifNotification{
@@ -196,10 +169,62 @@ func writeSARIF(w io.Writer, r *Report) error {
 			Locations: []sarifLocation{{PhysicalLocation: &sarifPhysical{ArtifactLocation: sarifArtifact{URI: artifactURI(errorFile(e.Source))}}}},
 		})
 	}
-	enc := json.NewEncoder(w)
-	enc.SetIndent("", "  ")
-	enc.SetEscapeHTML(false)
-	return enc.Encode(sarifLog{Schema: sarifSchema, Version: sarifVersion, Runs: []sarifRun{run}})
+
+	// The log is written around its results, which are streamed one per
+	// line: a large scan never holds the whole document in memory.
+	ew := &errWriter{w: w}
+	tool, err := marshalNoEscape(run.Tool, "      ")
+	if err != nil {
+		return err
+	}
+	invocations, err := marshalNoEscape(run.Invocations, "      ")
+	if err != nil {
+		return err
+	}
+	ew.printf("{\n  \"$schema\": %q,\n  \"version\": %q,\n  \"runs\": [\n    {\n", sarifSchema, sarifVersion)
+	ew.printf("      \"tool\": %s,\n      \"invocations\": %s,\n      \"results\": [", tool, invocations)
+	for i, f := range r.Findings {
+		b, err := marshalCompact(resultOf(f, index[f.Check]))
+		if err != nil {
+			return err
+		}
+		sep := ","
+		if i == 0 {
+			sep = ""
+		}
+		ew.printf("%s\n        %s", sep, b)
+	}
+	if len(r.Findings) > 0 {
+		ew.printf("\n      ")
+	}
+	ew.printf("]\n    }\n  ]\n}\n")
+	return ew.err
+}
+
+func resultOf(f check.Finding, ruleIndex int) sarifResult {
+	res := sarifResult{
+		RuleID:              f.Check,
+		RuleIndex:           ruleIndex,
+		Level:               sarifLevel(f.Severity),
+		Message:             sarifText{Text: fmt.Sprintf("%s: %s", f.Object, f.Message)},
+		PartialFingerprints: map[string]string{"kubeharden/v1": f.Fingerprint},
+		Properties:          map[string]any{"severity": f.Severity.String(), "object": f.Object},
+	}
+	if f.Container != "" {
+		res.Properties["container"] = f.Container
+	}
+	if f.Path != "" {
+		res.Properties["path"] = f.Path
+	}
+	loc := sarifLocation{LogicalLocations: []sarifLogical{{FullyQualifiedName: logicalName(f), Kind: "object"}}}
+	if f.Source != nil && f.Source.File != "" && f.Source.File != "-" {
+		loc.PhysicalLocation = &sarifPhysical{ArtifactLocation: sarifArtifact{URI: artifactURI(f.Source.File)}}
+		if f.Source.Line > 0 {
+			loc.PhysicalLocation.Region = &sarifRegion{StartLine: f.Source.Line}
+		}
+	}
+	res.Locations = []sarifLocation{loc}
+	return res
 }
 
 func ruleOf(c *check.Check) sarifRule {
