@@ -31,6 +31,11 @@ type parsedObject struct {
 	body map[string]any
 	line int
 	item int
+	// template is the file named by a "# Source:" comment that helm
+	// template writes above each document, and templateLine the object's
+	// line counted from that comment.
+	template     string
+	templateLine int
 }
 
 // documentError is a problem with one document of a file; the other
@@ -51,6 +56,7 @@ func decodeFile(data []byte, lenient bool, yield func(parsedObject, int), fail f
 	doc := 0
 	var fast fastParser
 	for chunk := range splitDocuments(data) {
+		yield := withTemplate(chunk, yield)
 		if v, line, err := fast.decode(chunk.data); err == nil {
 			if v == nil {
 				continue // empty, or only comments
@@ -89,6 +95,47 @@ func decodeFile(data []byte, lenient bool, yield func(parsedObject, int), fail f
 			doc++
 		}
 	}
+}
+
+// withTemplate wraps yield so objects of a chunk that starts with helm
+// template's "# Source: chart/templates/x.yaml" comment carry that
+// template and their line within its rendered output.
+func withTemplate(c chunk, yield func(parsedObject, int)) func(parsedObject, int) {
+	template, commentLine := helmSource(c.data)
+	if template == "" {
+		return yield
+	}
+	first := c.line + commentLine - 1 // the comment's line in the file
+	return func(o parsedObject, doc int) {
+		o.template, o.templateLine = template, o.line-first
+		yield(o, doc)
+	}
+}
+
+// helmSource finds a "# Source: path" comment among a document's leading
+// comment lines and returns the path and the comment's 1-based line.
+func helmSource(doc []byte) (string, int) {
+	line := 0
+	for len(doc) > 0 {
+		line++
+		var l []byte
+		if i := bytes.IndexByte(doc, '\n'); i >= 0 {
+			l, doc = doc[:i], doc[i+1:]
+		} else {
+			l, doc = doc, nil
+		}
+		l = bytes.TrimSpace(l)
+		if len(l) == 0 {
+			continue
+		}
+		if l[0] != '#' {
+			return "", 0
+		}
+		if rest, ok := bytes.CutPrefix(l, []byte("# Source: ")); ok {
+			return string(bytes.TrimSpace(rest)), line
+		}
+	}
+	return "", 0
 }
 
 // checkText refuses input that cannot be YAML or JSON text.

@@ -265,3 +265,22 @@ func TestScalarResolution(t *testing.T) {
 		}
 	}
 }
+
+func TestHelmTemplateOnStdin(t *testing.T) {
+	stream := "---\n# Source: demo/templates/service.yaml\napiVersion: v1\nkind: Service\nmetadata: {name: s}\n---\n# Source: demo/templates/deployment.yaml\napiVersion: apps/v1\nkind: Deployment\nmetadata:\n  name: d\n"
+	res := Load(context.Background(), Options{Stdin: strings.NewReader(stream)}, "-")
+	if len(res.Objects) != 2 {
+		t.Fatalf("objects: %v", res.Errors)
+	}
+	want := []Position{{File: "demo/templates/service.yaml", Line: 1}, {File: "demo/templates/deployment.yaml", Line: 1}}
+	for i, o := range res.Objects {
+		if o.Source != want[i] {
+			t.Errorf("object %d at %v, want %v", i, o.Source, want[i])
+		}
+	}
+	// In a named file the file itself is the source.
+	res = ParseBytes("rendered.yaml", []byte(stream))
+	if res.Objects[1].Source != (Position{File: "rendered.yaml", Line: 8}) {
+		t.Errorf("file source = %v", res.Objects[1].Source)
+	}
+}

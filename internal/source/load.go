@@ -260,7 +260,12 @@ func parse(file string, data []byte, lenient bool) taskResult {
 	var r taskResult
 	decodeFile(data, lenient,
 		func(o parsedObject, doc int) {
-			r.objects = append(r.objects, &Object{Body: o.body, Source: Position{File: file, Line: o.line}, Doc: doc, Item: o.item})
+			pos := Position{File: file, Line: o.line}
+			if file == "-" && o.template != "" {
+				// helm template output on stdin: point at the template.
+				pos = Position{File: o.template, Line: o.templateLine}
+			}
+			r.objects = append(r.objects, &Object{Body: o.body, Source: pos, Doc: doc, Item: o.item})
 		},
 		func(e documentError) {
 			src := file
