@@ -678,6 +678,7 @@ func (f *flowParser) node(depth int) (any, error) {
 				f.i++
 				return out, nil
 			}
+			quoted := f.i < len(f.b) && (f.b[f.i] == '"' || f.b[f.i] == '\'')
 			k, err := f.scalar(true)
 			if err != nil {
 				return nil, err
@@ -687,6 +688,11 @@ func (f *flowParser) node(depth int) (any, error) {
 				return nil, errFallback
 			}
 			if f.i >= len(f.b) || f.b[f.i] != ':' {
+				return nil, errFallback
+			}
+			// After a plain key the ':' must be followed by a space ("{a:}"
+			// is the key "a:"); after a quoted key it may touch the value.
+			if !quoted && (f.i+1 >= len(f.b) || f.b[f.i+1] != ' ') {
 				return nil, errFallback
 			}
 			f.i++
