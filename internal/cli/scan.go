@@ -161,7 +161,11 @@ func runScan(cmd *cobra.Command, stdio IO, g *globalFlags, f *scanFlags, args []
 
 	switch {
 	case len(errs) > 0:
-		return &exitError{code: ExitError, err: fmt.Errorf("%d inputs could not be read (see errors in the report)", len(errs))}
+		noun := "inputs"
+		if len(errs) == 1 {
+			noun = "input"
+		}
+		return &exitError{code: ExitError, err: fmt.Errorf("%d %s could not be read (see errors in the report)", len(errs), noun)}
 	case failOn > 0 && worstAtLeast(findings, failOn):
 		return &exitError{code: ExitFindings}
 	}
