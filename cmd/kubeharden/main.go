@@ -20,6 +20,7 @@ func main() {
 		Out:           os.Stdout,
 		Err:           os.Stderr,
 		OutIsTerminal: term.IsTerminal(int(os.Stdout.Fd())),
+		ErrIsTerminal: term.IsTerminal(int(os.Stderr.Fd())),
 	})
 	stop()
 	os.Exit(code)

@@ -27,6 +27,8 @@ type IO struct {
 	Out, Err io.Writer
 	// OutIsTerminal enables colour in the table unless NO_COLOR is set.
 	OutIsTerminal bool
+	// ErrIsTerminal enables progress lines on stderr.
+	ErrIsTerminal bool
 	// Getenv reads the environment (os.Getenv by default).
 	Getenv func(string) string
 }
@@ -100,7 +102,7 @@ func newRoot(stdio IO) *cobra.Command {
 	root.SetFlagErrorFunc(func(_ *cobra.Command, err error) error {
 		return &exitError{code: ExitError, err: err}
 	})
-	root.AddCommand(newScanCommand(stdio, g), newChecksCommand(stdio), newVersionCommand(stdio))
+	root.AddCommand(newScanCommand(stdio, g), newSnapshotCommand(stdio, g), newChecksCommand(stdio), newVersionCommand(stdio))
 	return root
 }
 

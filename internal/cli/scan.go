@@ -31,24 +31,31 @@ type scanFlags struct {
 	includeControlPlane bool
 	color               string
 	helm                source.HelmOptions
+	cluster             bool
+	snapshot            string
+	clusterFlags        clusterFlags
 }
 
 func newScanCommand(stdio IO, g *globalFlags) *cobra.Command {
 	f := &scanFlags{}
 	cmd := &cobra.Command{
-		Use:   "scan PATH...",
-		Short: "Scan manifests, Helm charts and Kustomize directories",
+		Use:   "scan [PATH...] [--cluster] [--snapshot FILE]",
+		Short: "Scan manifests, Helm charts, Kustomize directories, a live cluster or a snapshot",
 		Long: "Scan reads YAML and JSON manifests (files, directories walked recursively, or - for stdin),\n" +
 			"renders Helm charts (a directory with Chart.yaml, or a .tgz) and builds Kustomize directories\n" +
-			"in-process, and reports every finding of the check catalogue.\n\n" +
+			"in-process, and reports every finding of the check catalogue. With --cluster it reads every\n" +
+			"listable resource of a live cluster (kubeconfig as kubectl), with --snapshot a file written by\n" +
+			"`kubeharden snapshot`. Objects a controller created from its template (ReplicaSets, Pods, Jobs)\n" +
+			"are reported at their top-level owner unless they differ from the template.\n\n" +
 			"Exit codes: 0 nothing at or above --fail-on; 1 findings at or above it;\n" +
 			"2 a usage error or an input that could not be read (the rest is still scanned and reported).",
 		Example: "  kubeharden scan examples/insecure\n" +
 			"  kubeharden scan ./k8s -o sarif > out.sarif\n" +
 			"  kubeharden scan chart/ --values prod.yaml\n" +
 			"  kubeharden scan overlays/prod\n" +
-			"  helm template x chart | kubeharden scan -",
-		Args: cobra.MinimumNArgs(1),
+			"  helm template x chart | kubeharden scan -\n" +
+			"  kubeharden scan --cluster --context prod -n payments --kinds Deployment,Role\n" +
+			"  kubeharden scan --snapshot prod.json.gz -o sarif",
 		RunE: func(cmd *cobra.Command, args []string) error {
 			return runScan(cmd, stdio, g, f, args)
 		},
@@ -71,6 +78,9 @@ func newScanCommand(stdio IO, g *globalFlags) *cobra.Command {
 	fl.StringVar(&f.helm.ReleaseName, "release-name", "release", "Helm release name")
 	fl.StringVar(&f.helm.Namespace, "release-namespace", "default", "Helm release namespace")
 	fl.StringVar(&f.helm.KubeVersion, "kube-version", "", "Kubernetes version charts are rendered for (helm's default when empty)")
+	fl.BoolVar(&f.cluster, "cluster", false, "scan the live cluster of the current kubeconfig context")
+	fl.StringVar(&f.snapshot, "snapshot", "", "scan a snapshot written by `kubeharden snapshot`")
+	f.clusterFlags.register(fl)
 	return cmd
 }
 
@@ -133,10 +143,34 @@ func runScan(cmd *cobra.Command, stdio IO, g *globalFlags, f *scanFlags, args []
 		return usageError("%v", err)
 	}
 
+	if len(args) == 0 && !f.cluster && f.snapshot == "" {
+		return usageError("scan needs a PATH, --cluster or --snapshot FILE")
+	}
 	start := time.Now()
-	loaded := source.Load(ctx, source.Options{MaxFileSize: maxSize.Value(), Stdin: stdio.In, Helm: f.helm}, args...)
-	log.Debug("loaded", "objects", len(loaded.Objects), "errors", len(loaded.Errors), "elapsed", time.Since(start))
-	inv := inventory.Build(loaded.Objects)
+	loaded := &source.Result{}
+	if len(args) > 0 {
+		loaded = source.Load(ctx, source.Options{MaxFileSize: maxSize.Value(), Stdin: stdio.In, Helm: f.helm}, args...)
+	}
+	if f.snapshot != "" {
+		snap, _, err := source.LoadSnapshot(f.snapshot)
+		if err != nil {
+			return usageError("%v", err)
+		}
+		loaded.Objects = append(loaded.Objects, snap.Objects...)
+		loaded.Errors = append(loaded.Errors, snap.Errors...)
+	}
+	if f.cluster {
+		live, info, err := source.LoadCluster(ctx, f.clusterFlags.options(stdio.Err, stdio.ErrIsTerminal))
+		if err != nil {
+			return &exitError{code: ExitError, err: err}
+		}
+		log.Debug("read cluster", "host", info.Host, "version", info.GitVersion, "objects", len(live.Objects))
+		loaded.Objects = append(loaded.Objects, live.Objects...)
+		loaded.Errors = append(loaded.Errors, live.Errors...)
+	}
+	objects, collapsed := inventory.CollapseOwned(loaded.Objects)
+	log.Debug("loaded", "objects", len(objects), "reported at their owner", collapsed, "errors", len(loaded.Errors), "elapsed", time.Since(start))
+	inv := inventory.Build(objects)
 	env := check.NewEnv(inv, check.Settings{PSSVersion: f.pssVersion, PSSLevel: f.pssLevel})
 	outcome, err := runner.Run(ctx, env)
 	if err != nil {

@@ -1,0 +1,104 @@
+package inventory
+
+import (
+	"reflect"
+	"strings"
+
+	corev1 "k8s.io/api/core/v1"
+
+	"github.com/kubeharden/kubeharden/internal/source"
+)
+
+// CollapseOwned drops objects that a controller in objs created from its
+// template (a Deployment's ReplicaSets, their Pods, a CronJob's Jobs, ...)
+// so each finding is reported once, at the top-level owner. An owned
+// object stays when its security-relevant pod spec differs from its
+// owner's template: a debug container was added, or a mutating webhook or
+// a hand edit changed it. It returns the objects kept and how many were
+// dropped.
+func CollapseOwned(objs []*source.Object) ([]*source.Object, int) {
+	byUID := make(map[string]*source.Object, len(objs))
+	for _, o := range objs {
+		if uid, _ := o.Metadata()["uid"].(string); uid != "" {
+			byUID[uid] = o
+		}
+	}
+	if len(byUID) == 0 {
+		return objs, 0
+	}
+	pods := map[*source.Object]*Pod{}
+	podOf := func(o *source.Object) *Pod {
+		if p, ok := pods[o]; ok {
+			return p
+		}
+		p, _ := PodOf(o)
+		pods[o] = p
+		return p
+	}
+	kept := objs[:0:0]
+	dropped := 0
+	for _, o := range objs {
+		owner := controllerOf(o, byUID)
+		if owner != nil {
+			if p, op := podOf(o), podOf(owner); p != nil && op != nil && sameSecurity(p.Spec, op.Spec) {
+				dropped++
+				continue
+			}
+		}
+		kept = append(kept, o)
+	}
+	return kept, dropped
+}
+
+// controllerOf returns the object's controlling owner when it is in the set.
+func controllerOf(o *source.Object, byUID map[string]*source.Object) *source.Object {
+	refs, _ := o.Metadata()["ownerReferences"].([]any)
+	for _, r := range refs {
+		ref, _ := r.(map[string]any)
+		if isController, _ := ref["controller"].(bool); !isController {
+			continue
+		}
+		uid, _ := ref["uid"].(string)
+		return byUID[uid]
+	}
+	return nil
+}
+
+// sameSecurity compares the parts of two pod specs that checks look at,
+// ignoring what the API server, admission and scheduling add to every pod
+// created from a template.
+func sameSecurity(a, b *corev1.PodSpec) bool {
+	return reflect.DeepEqual(securityView(a), securityView(b))
+}
+
+func securityView(s *corev1.PodSpec) corev1.PodSpec {
+	v := *s
+	v.NodeName, v.Hostname, v.Subdomain = "", "", ""
+	v.Tolerations, v.Priority, v.SchedulingGates = nil, nil, nil
+	v.Volumes = nil
+	for _, vol := range s.Volumes {
+		if !strings.HasPrefix(vol.Name, "kube-api-access-") {
+			v.Volumes = append(v.Volumes, vol)
+		}
+	}
+	v.InitContainers = containerViews(s.InitContainers)
+	v.Containers = containerViews(s.Containers)
+	return v
+}
+
+func containerViews(cs []corev1.Container) []corev1.Container {
+	if cs == nil {
+		return nil
+	}
+	out := make([]corev1.Container, len(cs))
+	for i, c := range cs {
+		c.VolumeMounts = nil
+		for _, m := range cs[i].VolumeMounts {
+			if !strings.HasPrefix(m.Name, "kube-api-access-") {
+				c.VolumeMounts = append(c.VolumeMounts, m)
+			}
+		}
+		out[i] = c
+	}
+	return out
+}
