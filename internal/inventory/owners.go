@@ -64,41 +64,61 @@ func controllerOf(o *source.Object, byUID map[string]*source.Object) *source.Obj
 	return nil
 }
 
-// sameSecurity compares the parts of two pod specs that checks look at,
-// ignoring what the API server, admission and scheduling add to every pod
-// created from a template.
+// sameSecurity compares the parts of two pod specs that checks look at.
+// Everything else (scheduling, DNS, priority and what admission adds to
+// every pod created from a template) is ignored.
 func sameSecurity(a, b *corev1.PodSpec) bool {
 	return reflect.DeepEqual(securityView(a), securityView(b))
 }
 
 func securityView(s *corev1.PodSpec) corev1.PodSpec {
-	v := *s
-	v.NodeName, v.Hostname, v.Subdomain = "", "", ""
-	v.Tolerations, v.Priority, v.SchedulingGates = nil, nil, nil
-	v.Volumes = nil
+	v := corev1.PodSpec{
+		HostNetwork:                  s.HostNetwork,
+		HostPID:                      s.HostPID,
+		HostIPC:                      s.HostIPC,
+		HostUsers:                    s.HostUsers,
+		ShareProcessNamespace:        s.ShareProcessNamespace,
+		SecurityContext:              s.SecurityContext,
+		ServiceAccountName:           s.ServiceAccountName,
+		AutomountServiceAccountToken: s.AutomountServiceAccountToken,
+		RuntimeClassName:             s.RuntimeClassName,
+		OS:                           s.OS,
+		Resources:                    s.Resources,
+		InitContainers:               containerViews(s.InitContainers),
+		Containers:                   containerViews(s.Containers),
+		EphemeralContainers:          s.EphemeralContainers,
+	}
 	for _, vol := range s.Volumes {
 		if !strings.HasPrefix(vol.Name, "kube-api-access-") {
 			v.Volumes = append(v.Volumes, vol)
 		}
 	}
-	v.InitContainers = containerViews(s.InitContainers)
-	v.Containers = containerViews(s.Containers)
 	return v
 }
 
 func containerViews(cs []corev1.Container) []corev1.Container {
-	if cs == nil {
-		return nil
-	}
-	out := make([]corev1.Container, len(cs))
-	for i, c := range cs {
-		c.VolumeMounts = nil
-		for _, m := range cs[i].VolumeMounts {
+	out := make([]corev1.Container, 0, len(cs))
+	for _, c := range cs {
+		view := corev1.Container{
+			Name:            c.Name,
+			Image:           c.Image,
+			ImagePullPolicy: c.ImagePullPolicy,
+			SecurityContext: c.SecurityContext,
+			Ports:           c.Ports,
+			Resources:       c.Resources,
+			Env:             c.Env,
+			EnvFrom:         c.EnvFrom,
+			LivenessProbe:   c.LivenessProbe,
+			ReadinessProbe:  c.ReadinessProbe,
+			StartupProbe:    c.StartupProbe,
+			Lifecycle:       c.Lifecycle,
+		}
+		for _, m := range c.VolumeMounts {
 			if !strings.HasPrefix(m.Name, "kube-api-access-") {
-				c.VolumeMounts = append(c.VolumeMounts, m)
+				view.VolumeMounts = append(view.VolumeMounts, m)
 			}
 		}
-		out[i] = c
+		out = append(out, view)
 	}
 	return out
 }
