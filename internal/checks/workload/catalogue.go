@@ -18,6 +18,7 @@ func Checks() ([]*check.Check, error) {
 		dangerousCapabilitiesCheck(),
 		sensitiveHostPathCheck(),
 		shareProcessNamespace(),
+		namespacePodSecurity(),
 	)
 	out = append(out, resourceChecks()...)
 	out = append(out, imageChecks()...)

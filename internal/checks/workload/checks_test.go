@@ -114,6 +114,10 @@ func checkCases() []checkCase {
 		{"tag without digest fires", "image-not-pinned-by-digest", tweak("@sha256:0000000000000000000000000000000000000000000000000000000000000000", ""), []string{"spec.containers[0].image"}},
 		{"digest is quiet", "image-not-pinned-by-digest", hardenedPod, nil},
 		{"IfNotPresent with a mutable tag fires", "image-pull-policy-mutable-tag", tweak("@sha256:0000000000000000000000000000000000000000000000000000000000000000", "\n    imagePullPolicy: IfNotPresent"), []string{"spec.containers[0].image"}},
+		{"namespace without enforce label fires", "namespace-pod-security-not-enforced", "apiVersion: v1\nkind: Namespace\nmetadata: {name: shop}\n", []string{"metadata.labels"}},
+		{"namespace enforcing privileged fires", "namespace-pod-security-not-enforced", "apiVersion: v1\nkind: Namespace\nmetadata: {name: shop, labels: {pod-security.kubernetes.io/enforce: privileged}}\n", []string{"metadata.labels.pod-security.kubernetes.io/enforce"}},
+		{"restricted namespace is quiet", "namespace-pod-security-not-enforced", "apiVersion: v1\nkind: Namespace\nmetadata: {name: shop, labels: {pod-security.kubernetes.io/enforce: restricted}}\n", nil},
+		{"kube-system is not checked", "namespace-pod-security-not-enforced", "apiVersion: v1\nkind: Namespace\nmetadata: {name: kube-system}\n", nil},
 		{"IfNotPresent with a digest is quiet", "image-pull-policy-mutable-tag", tweak("0000000000000000000000000000000000000000000000000000000000000000", "0000000000000000000000000000000000000000000000000000000000000000\n    imagePullPolicy: IfNotPresent"), nil},
 	}
 }
