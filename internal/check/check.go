@@ -61,6 +61,29 @@ type Check struct {
 	Object func(env *Env, obj *source.Object) []Result
 	// Kinds restricts Object checks to these kinds.
 	Kinds []string
+	// Cluster is evaluated once per run on facts about a live cluster
+	// (Env.Cluster); it is skipped when the input is not a live cluster.
+	// Its findings are about the object ClusterRef names.
+	Cluster func(env *Env) []Result
+}
+
+// ClusterFacts are what a live scan learns by asking the API server
+// itself, beyond listing objects.
+type ClusterFacts struct {
+	// Host is the API server URL; Version its git version.
+	Host, Version string
+	// AnonymousAuthenticated is true when an unauthenticated request is
+	// authenticated as system:anonymous (the server answered it other
+	// than 401).
+	AnonymousAuthenticated bool
+	// AnonymousAllowed lists what system:anonymous may do beyond
+	// discovery ("list pods", ...), from SubjectAccessReviews.
+	AnonymousAllowed []string
+}
+
+// ClusterRef is the object cluster-level findings are about.
+func ClusterRef(f *ClusterFacts) ObjectRef {
+	return ObjectRef{APIVersion: "kubeharden.io/v1", Kind: "Cluster", Name: f.Host}
 }
 
 // Result is what a check function reports: one problem at one field.
@@ -74,6 +97,8 @@ type Result struct {
 	Message string
 	// Remediation, when set, replaces the check's generic remediation.
 	Remediation string
+	// Severity, when set, replaces the check's severity for this result.
+	Severity Severity
 }
 
 // ObjectRef names an object in findings.

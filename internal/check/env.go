@@ -22,6 +22,8 @@ type Settings struct {
 type Env struct {
 	Inventory *inventory.Inventory
 	Settings  Settings
+	// Cluster holds facts about the live cluster being scanned, or nil.
+	Cluster *ClusterFacts
 
 	memo sync.Map // key -> *memoEntry
 }

@@ -52,8 +52,8 @@ func validate(c *Check) error {
 		return fmt.Errorf("check %q: unknown category %q", c.ID, c.Category)
 	case c.Severity < Info || c.Severity > Critical:
 		return fmt.Errorf("check %q: invalid severity %d", c.ID, int(c.Severity))
-	case (c.Pod == nil) == (c.Object == nil):
-		return fmt.Errorf("check %q: exactly one of Pod and Object must be set", c.ID)
+	case countSet(c.Pod != nil, c.Object != nil, c.Cluster != nil) != 1:
+		return fmt.Errorf("check %q: exactly one of Pod, Object and Cluster must be set", c.ID)
 	case c.Pod != nil && len(c.Kinds) > 0:
 		return fmt.Errorf("check %q: Kinds applies to Object checks only", c.ID)
 	}
@@ -67,4 +67,14 @@ func (r *Registry) Checks() []*Check { return r.checks }
 func (r *Registry) Get(id string) (*Check, bool) {
 	c, ok := r.byID[id]
 	return c, ok
+}
+
+func countSet(bs ...bool) int {
+	n := 0
+	for _, b := range bs {
+		if b {
+			n++
+		}
+	}
+	return n
 }

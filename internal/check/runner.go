@@ -44,14 +44,15 @@ type Options struct {
 // (continuous mode) through the same EvaluateObject, so verdicts cannot
 // differ between them.
 type Runner struct {
-	enabled      []*Check
-	podChecks    []*Check
-	objectChecks map[string][]*Check // by kind; "" = every kind
-	severity     map[string]Severity
-	exemptions   []Exemption
-	workers      int
-	allCPPods    bool
-	now          func() time.Time
+	enabled       []*Check
+	podChecks     []*Check
+	clusterChecks []*Check
+	objectChecks  map[string][]*Check // by kind; "" = every kind
+	severity      map[string]Severity
+	exemptions    []Exemption
+	workers       int
+	allCPPods     bool
+	now           func() time.Time
 }
 
 // Outcome is the result of a run.
@@ -89,6 +90,8 @@ func NewRunner(reg *Registry, opts Options) (*Runner, error) {
 	}
 	for _, c := range enabled {
 		switch {
+		case c.Cluster != nil:
+			r.clusterChecks = append(r.clusterChecks, c)
 		case c.Pod != nil:
 			r.podChecks = append(r.podChecks, c)
 		case len(c.Kinds) == 0:
@@ -209,11 +212,33 @@ func (r *Runner) Run(ctx context.Context, env *Env) (*Outcome, error) {
 		n += len(p.Findings)
 	}
 	total.Findings = make([]Finding, 0, n)
+	r.evaluateCluster(env, total)
 	for _, p := range parts {
 		total.Findings = append(total.Findings, p.Findings...)
 		total.Suppressed += p.Suppressed
 	}
 	return total, nil
+}
+
+// evaluateCluster runs the cluster-level checks when env describes a live
+// cluster.
+func (r *Runner) evaluateCluster(env *Env, out *Outcome) {
+	if env.Cluster == nil {
+		return
+	}
+	ref := ClusterRef(env.Cluster)
+	first := len(out.Findings)
+	for _, c := range r.clusterChecks {
+		for _, res := range c.Cluster(env) {
+			f := r.newFinding(c, ref, nil, res)
+			if r.exempt(&f) {
+				out.Suppressed++
+				continue
+			}
+			out.Findings = append(out.Findings, f)
+		}
+	}
+	slices.SortFunc(out.Findings[first:], compareWithinObject)
 }
 
 // EvaluateObject runs every applicable check on one object. env's inventory
@@ -274,7 +299,14 @@ func compareWithinObject(a, b Finding) int {
 }
 
 func (r *Runner) finding(c *Check, obj *source.Object, res Result) Finding {
-	ref := RefOf(obj)
+	var src *Source
+	if obj.Source.File != "" {
+		src = &Source{File: obj.Source.File, Line: obj.Source.Line}
+	}
+	return r.newFinding(c, RefOf(obj), src, res)
+}
+
+func (r *Runner) newFinding(c *Check, ref ObjectRef, src *Source, res Result) Finding {
 	f := Finding{
 		Check:       c.ID,
 		Severity:    c.Severity,
@@ -282,16 +314,17 @@ func (r *Runner) finding(c *Check, obj *source.Object, res Result) Finding {
 		Object:      ref,
 		Container:   res.Container,
 		Path:        res.Path,
+		Source:      src,
 		Message:     res.Message,
 		Remediation: cmp.Or(res.Remediation, c.Remediation),
 		Frameworks:  &c.Frameworks,
 		Fingerprint: Fingerprint(c.ID, ref, res.Container, res.Path),
 	}
+	if res.Severity != 0 {
+		f.Severity = res.Severity
+	}
 	if sev, ok := r.severity[c.ID]; ok {
 		f.Severity = sev
-	}
-	if obj.Source.File != "" {
-		f.Source = &Source{File: obj.Source.File, Line: obj.Source.Line}
 	}
 	return f
 }

@@ -151,11 +151,13 @@ func runScan(cmd *cobra.Command, stdio IO, g *globalFlags, f *scanFlags, args []
 	if len(args) > 0 {
 		loaded = source.Load(ctx, source.Options{MaxFileSize: maxSize.Value(), Stdin: stdio.In, Helm: f.helm}, args...)
 	}
+	var facts *check.ClusterFacts
 	if f.snapshot != "" {
-		snap, _, err := source.LoadSnapshot(f.snapshot)
+		snap, info, err := source.LoadSnapshot(f.snapshot)
 		if err != nil {
 			return usageError("%v", err)
 		}
+		facts = clusterFacts(info)
 		loaded.Objects = append(loaded.Objects, snap.Objects...)
 		loaded.Errors = append(loaded.Errors, snap.Errors...)
 	}
@@ -165,6 +167,7 @@ func runScan(cmd *cobra.Command, stdio IO, g *globalFlags, f *scanFlags, args []
 			return &exitError{code: ExitError, err: err}
 		}
 		log.Debug("read cluster", "host", info.Host, "version", info.GitVersion, "objects", len(live.Objects))
+		facts = clusterFacts(info)
 		loaded.Objects = append(loaded.Objects, live.Objects...)
 		loaded.Errors = append(loaded.Errors, live.Errors...)
 	}
@@ -172,6 +175,7 @@ func runScan(cmd *cobra.Command, stdio IO, g *globalFlags, f *scanFlags, args []
 	log.Debug("loaded", "objects", len(objects), "reported at their owner", collapsed, "errors", len(loaded.Errors), "elapsed", time.Since(start))
 	inv := inventory.Build(objects)
 	env := check.NewEnv(inv, check.Settings{PSSVersion: f.pssVersion, PSSLevel: f.pssLevel})
+	env.Cluster = facts
 	outcome, err := runner.Run(ctx, env)
 	if err != nil {
 		return err
@@ -204,6 +208,17 @@ func runScan(cmd *cobra.Command, stdio IO, g *globalFlags, f *scanFlags, args []
 		return &exitError{code: ExitFindings}
 	}
 	return nil
+}
+
+// clusterFacts turns what the cluster source learned into the facts
+// cluster-level checks read.
+func clusterFacts(info source.ClusterInfo) *check.ClusterFacts {
+	return &check.ClusterFacts{
+		Host:                   info.Host,
+		Version:                info.GitVersion,
+		AnonymousAuthenticated: info.Anonymous.Authenticated,
+		AnonymousAllowed:       info.Anonymous.Allowed,
+	}
 }
 
 // parseFailOn reads a severity, or "none" (returned as 0) to never fail.

@@ -14,6 +14,8 @@ import (
 type catalogueEntry struct {
 	check.Metadata
 	Enabled bool `json:"enabledByDefault"`
+	// LiveClusterOnly checks read facts only a live cluster gives.
+	LiveClusterOnly bool `json:"liveClusterOnly,omitempty"`
 }
 
 // WriteCatalogue renders the check catalogue as a table, JSON or Markdown
@@ -30,7 +32,7 @@ func WriteCatalogue(w io.Writer, f Format, checks []*check.Check) error {
 	case JSON:
 		entries := make([]catalogueEntry, 0, len(checks))
 		for _, c := range checks {
-			entries = append(entries, catalogueEntry{Metadata: c.Metadata, Enabled: !c.Optional})
+			entries = append(entries, catalogueEntry{Metadata: c.Metadata, Enabled: !c.Optional, LiveClusterOnly: c.Cluster != nil})
 		}
 		enc := json.NewEncoder(w)
 		enc.SetIndent("", "  ")
@@ -66,6 +68,9 @@ func writeCatalogueMarkdown(w io.Writer, checks []*check.Check) error {
 		ew.printf("**%s** — severity %s, category %s, %s by default", c.Title, c.Severity, c.Category, onOff(!c.Optional))
 		if c.ControlPlane {
 			ew.printf(", applies to control-plane pods")
+		}
+		if c.Cluster != nil {
+			ew.printf(", live clusters only (`scan --cluster`, or a snapshot)")
 		}
 		ew.printf(".\n\n%s\n\n**Fix:** %s\n", c.Description, c.Remediation)
 		if fw := frameworksLine(c.Frameworks); fw != "" {

@@ -56,10 +56,12 @@ type ClusterOptions struct {
 	Sink func(*Object) error
 }
 
-// ClusterInfo describes the cluster the objects came from.
+// ClusterInfo describes the cluster the objects came from, and what the
+// server itself said about anonymous access.
 type ClusterInfo struct {
 	Host       string
 	GitVersion string
+	Anonymous  AnonymousAccess
 }
 
 // skippedResources are not listed unless asked for by --kinds: events are
@@ -98,7 +100,9 @@ func ProbeCluster(o ClusterOptions) (ClusterInfo, error) {
 	if err != nil {
 		return ClusterInfo{Host: cfg.Host}, fmt.Errorf("contacting %s: %w", cfg.Host, err)
 	}
-	return ClusterInfo{Host: cfg.Host, GitVersion: v.GitVersion}, nil
+	info := ClusterInfo{Host: cfg.Host, GitVersion: v.GitVersion}
+	info.Anonymous, err = ProbeAnonymous(context.Background(), o)
+	return info, err
 }
 
 // LoadCluster lists every listable resource of the cluster (custom
@@ -139,6 +143,11 @@ func LoadCluster(ctx context.Context, o ClusterOptions) (*Result, ClusterInfo, e
 	}
 
 	res := &Result{}
+	if anon, err := ProbeAnonymous(ctx, o); err != nil {
+		res.Errors = append(res.Errors, &Error{Source: "cluster " + cfg.Host, Err: fmt.Errorf("probing anonymous access: %w", err)})
+	} else {
+		info.Anonymous = anon
+	}
 	if discoErr != nil {
 		res.Errors = append(res.Errors, &Error{Source: "cluster " + cfg.Host, Err: fmt.Errorf("discovery incomplete: %w", discoErr)})
 	}

@@ -22,6 +22,10 @@ const (
 	SnapshotHostAnnotation  = "kubeharden.io/cluster"
 	SnapshotVersionAnnotion = "kubeharden.io/server-version"
 	SnapshotTakenAnnotation = "kubeharden.io/taken-at"
+	// SnapshotAnonymousAnnotation records the anonymous-access probe:
+	// "unauthenticated" (401), "authenticated", or "authenticated:" followed
+	// by the comma-separated actions allowed.
+	SnapshotAnonymousAnnotation = "kubeharden.io/anonymous-access"
 )
 
 // SnapshotWriter streams objects into a snapshot file.
@@ -54,10 +58,11 @@ func (s *SnapshotWriter) Begin(info ClusterInfo, taken time.Time) error {
 		"apiVersion": "v1",
 		"kind":       "List",
 		"metadata": map[string]any{"annotations": map[string]string{
-			SnapshotAnnotation:      "v1",
-			SnapshotHostAnnotation:  info.Host,
-			SnapshotVersionAnnotion: info.GitVersion,
-			SnapshotTakenAnnotation: taken.UTC().Format(time.RFC3339),
+			SnapshotAnnotation:          "v1",
+			SnapshotHostAnnotation:      info.Host,
+			SnapshotVersionAnnotion:     info.GitVersion,
+			SnapshotTakenAnnotation:     taken.UTC().Format(time.RFC3339),
+			SnapshotAnonymousAnnotation: encodeAnonymous(info.Anonymous),
 		}},
 	}
 	b, err := json.Marshal(header)
@@ -166,7 +171,8 @@ func LoadSnapshot(path string) (*Result, ClusterInfo, error) {
 			if md.Annotations[SnapshotAnnotation] == "" {
 				return fail(errors.New("no " + SnapshotAnnotation + " annotation"))
 			}
-			info = ClusterInfo{Host: md.Annotations[SnapshotHostAnnotation], GitVersion: md.Annotations[SnapshotVersionAnnotion]}
+			info = ClusterInfo{Host: md.Annotations[SnapshotHostAnnotation], GitVersion: md.Annotations[SnapshotVersionAnnotion],
+				Anonymous: decodeAnonymous(md.Annotations[SnapshotAnonymousAnnotation])}
 		default:
 			var skip json.RawMessage
 			if err := dec.Decode(&skip); err != nil {
@@ -201,4 +207,25 @@ func fromJSONNumbers(v any) any {
 		return t.String()
 	}
 	return v
+}
+
+func encodeAnonymous(a AnonymousAccess) string {
+	switch {
+	case !a.Authenticated && len(a.Allowed) == 0:
+		return "unauthenticated"
+	case len(a.Allowed) == 0:
+		return "authenticated"
+	}
+	return "authenticated:" + strings.Join(a.Allowed, ",")
+}
+
+func decodeAnonymous(s string) AnonymousAccess {
+	a := AnonymousAccess{Checked: s != ""}
+	if rest, ok := strings.CutPrefix(s, "authenticated"); ok {
+		a.Authenticated = true
+		if allowed, ok := strings.CutPrefix(rest, ":"); ok && allowed != "" {
+			a.Allowed = strings.Split(allowed, ",")
+		}
+	}
+	return a
 }
