@@ -5,6 +5,7 @@ import (
 	"testing"
 
 	"github.com/kubeharden/kubeharden/internal/check"
+	"github.com/kubeharden/kubeharden/internal/inventory"
 )
 
 func TestAnonymousAccess(t *testing.T) {
@@ -25,12 +26,9 @@ func TestAnonymousAccess(t *testing.T) {
 			[]check.Severity{check.Critical, check.Medium}},
 	}
 	for _, tc := range cases {
-		out, env, err := r.Evaluate(context.Background(), nil, check.Settings{})
-		if err != nil {
-			t.Fatal(err)
-		}
+		env := check.NewEnv(inventory.Build(nil), check.Settings{})
 		env.Cluster = tc.facts
-		out, err = r.Run(context.Background(), env)
+		out, err := r.Run(context.Background(), env)
 		if err != nil {
 			t.Fatal(err)
 		}
