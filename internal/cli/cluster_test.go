@@ -188,7 +188,9 @@ func grantAllButSecrets(t *testing.T, ctx context.Context, cs kubernetes.Interfa
 				resources = append(resources, r.Name)
 			}
 		}
-		rules = append(rules, rbacv1.PolicyRule{APIGroups: []string{group}, Resources: resources, Verbs: []string{"get", "list"}})
+		if len(resources) > 0 {
+			rules = append(rules, rbacv1.PolicyRule{APIGroups: []string{group}, Resources: resources, Verbs: []string{"get", "list"}})
+		}
 	}
 	if _, err := cs.RbacV1().ClusterRoles().Create(ctx, &rbacv1.ClusterRole{ObjectMeta: metav1.ObjectMeta{Name: "auditor"}, Rules: rules}, metav1.CreateOptions{}); err != nil {
 		t.Fatal(err)
