@@ -647,37 +647,21 @@ func (f *flowParser) node(depth int) (any, error) {
 	case '[':
 		f.i++
 		out := []any{}
-		for {
-			f.spaces()
-			if f.i < len(f.b) && f.b[f.i] == ']' {
-				f.i++
-				return out, nil
-			}
+		for !f.closes(']') {
 			v, err := f.node(depth + 1)
 			if err != nil {
 				return nil, err
 			}
 			out = append(out, v)
-			f.spaces()
-			if f.i < len(f.b) && f.b[f.i] == ',' {
-				f.i++
-				continue
+			if done, err := f.separator(']'); err != nil || done {
+				return out, err
 			}
-			if f.i < len(f.b) && f.b[f.i] == ']' {
-				f.i++
-				return out, nil
-			}
-			return nil, errFallback
 		}
+		return out, nil
 	case '{':
 		f.i++
 		out := map[string]any{}
-		for {
-			f.spaces()
-			if f.i < len(f.b) && f.b[f.i] == '}' {
-				f.i++
-				return out, nil
-			}
+		for !f.closes('}') {
 			quoted := f.i < len(f.b) && (f.b[f.i] == '"' || f.b[f.i] == '\'')
 			k, err := f.scalar(true)
 			if err != nil {
@@ -707,19 +691,38 @@ func (f *flowParser) node(depth int) (any, error) {
 				return nil, errFallback
 			}
 			out[ks] = v
-			f.spaces()
-			if f.i < len(f.b) && f.b[f.i] == ',' {
-				f.i++
-				continue
+			if done, err := f.separator('}'); err != nil || done {
+				return out, err
 			}
-			if f.i < len(f.b) && f.b[f.i] == '}' {
-				f.i++
-				return out, nil
-			}
-			return nil, errFallback
 		}
+		return out, nil
 	}
 	return f.scalar(false)
+}
+
+// closes consumes the closing bracket c if it comes next.
+func (f *flowParser) closes(c byte) bool {
+	f.spaces()
+	if f.i < len(f.b) && f.b[f.i] == c {
+		f.i++
+		return true
+	}
+	return false
+}
+
+// separator consumes what follows an item of a flow collection: ',' when
+// more items follow, or the closing bracket when it is done.
+func (f *flowParser) separator(closing byte) (done bool, err error) {
+	f.spaces()
+	if f.i < len(f.b) && f.b[f.i] == ',' {
+		f.i++
+		return false, nil
+	}
+	if f.i < len(f.b) && f.b[f.i] == closing {
+		f.i++
+		return true, nil
+	}
+	return false, errFallback
 }
 
 // scalar reads a quoted or plain scalar in flow context. As a key its
