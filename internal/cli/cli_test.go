@@ -325,3 +325,37 @@ func TestVersion(t *testing.T) {
 		t.Errorf("version: %d %q", r.code, r.stdout)
 	}
 }
+
+func TestScanFlags(t *testing.T) {
+	// --color always paints the table; NO_COLOR-free auto on a non-terminal does not.
+	if r := run(t, "", "scan", "../../examples/insecure/web.yaml", "--color", "always", "--fail-on", "none"); !strings.Contains(r.stdout, "\x1b[") {
+		t.Error("--color always: no ANSI colours")
+	}
+	if r := run(t, "", "scan", "../../examples/insecure/web.yaml", "--fail-on", "none"); strings.Contains(r.stdout, "\x1b[") {
+		t.Error("colour written to a non-terminal")
+	}
+
+	// --pss-level baseline drops the restricted controls.
+	all := checkIDs(jsonReport(t, run(t, "", "scan", "../../examples/insecure/backup.yaml", "-o", "json")))
+	baseline := checkIDs(jsonReport(t, run(t, "", "scan", "../../examples/insecure/backup.yaml", "-o", "json", "--pss-level", "baseline")))
+	if all["run-as-non-root"] == 0 || baseline["run-as-non-root"] != 0 {
+		t.Errorf("--pss-level baseline: restricted control still reported (%v / %v)", all, baseline)
+	}
+
+	// --pss-version: hostProbesAndHostLifecycle exists from v1.34 on.
+	probe := "apiVersion: v1\nkind: Pod\nmetadata: {name: p}\nspec:\n  containers:\n  - name: c\n    image: x:1\n    livenessProbe: {httpGet: {host: 10.0.0.1, port: 80}}\n"
+	if ids := checkIDs(jsonReport(t, run(t, probe, "scan", "-", "-o", "json", "--pss-version", "v1.33"))); ids["host-probes-lifecycle"] != 0 {
+		t.Error("--pss-version v1.33 applied a v1.34 control")
+	}
+	if ids := checkIDs(jsonReport(t, run(t, probe, "scan", "-", "-o", "json", "--pss-version", "v1.34"))); ids["host-probes-lifecycle"] != 1 {
+		t.Error("--pss-version v1.34 missed the host probe")
+	}
+
+	// --include-control-plane runs every check on kubeadm's static pods.
+	static := "apiVersion: v1\nkind: Pod\nmetadata: {name: etcd, namespace: kube-system, labels: {component: etcd, tier: control-plane}}\nspec:\n  hostNetwork: true\n  containers: [{name: etcd, image: 'registry.k8s.io/etcd:3.6.0-0'}]\n"
+	quiet := jsonReport(t, run(t, static, "scan", "-", "-o", "json"))
+	loud := jsonReport(t, run(t, static, "scan", "-", "-o", "json", "--include-control-plane"))
+	if len(quiet.Findings) != 0 || len(loud.Findings) == 0 {
+		t.Errorf("control-plane pod: %d findings by default, %d with --include-control-plane", len(quiet.Findings), len(loud.Findings))
+	}
+}

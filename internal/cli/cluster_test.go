@@ -83,6 +83,21 @@ func TestClusterScan(t *testing.T) {
 		t.Errorf("snapshot scan differs from the live scan: %d vs %d findings", len(got), len(want))
 	}
 
+	// 3b. Narrowing: -n, --kinds and --exclude-namespaces.
+	narrow := jsonReport(t, run(t, "", "scan", "--cluster", "--kubeconfig", cluster.Kubeconfig, "-o", "json", "--fail-on", "none", "-n", ns, "--kinds", "Deployment,Role"))
+	for _, f := range narrow.Findings {
+		if f.Object.Namespace != ns || (f.Object.Kind != "Deployment" && f.Object.Kind != "Role" && f.Object.Kind != "Cluster") {
+			t.Errorf("-n %s --kinds Deployment,Role reported %+v", ns, f.Object)
+		}
+	}
+	if !slices.ContainsFunc(narrow.Findings, func(f check.Finding) bool { return f.Object.Kind == "Deployment" }) {
+		t.Error("-n/--kinds lost the Deployment")
+	}
+	excluded := jsonReport(t, run(t, "", "scan", "--cluster", "--kubeconfig", cluster.Kubeconfig, "-o", "json", "--fail-on", "none", "--exclude-namespaces", ns))
+	if slices.ContainsFunc(excluded.Findings, func(f check.Finding) bool { return f.Object.Namespace == ns }) {
+		t.Error("--exclude-namespaces still reports the namespace")
+	}
+
 	// 4. The Secret's value appears in no output and not in the snapshot.
 	for _, format := range []string{"table", "json", "sarif", "junit", "markdown"} {
 		r := run(t, "", "scan", "--cluster", "--kubeconfig", cluster.Kubeconfig, "-o", format, "--fail-on", "none", "-v")
