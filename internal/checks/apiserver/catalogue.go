@@ -6,5 +6,5 @@ import "github.com/kubeharden/kubeharden/internal/check"
 
 // Checks returns the api-server catalogue.
 func Checks() ([]*check.Check, error) {
-	return []*check.Check{webhookFailsOpen(), webhookExemptsAll(), anonymousAccess()}, nil
+	return []*check.Check{webhookFailsOpen(), webhookExemptsAll(), anonymousAccess(), versionSupport()}, nil
 }
