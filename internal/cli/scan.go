@@ -1,8 +1,10 @@
 package cli
 
 import (
+	"context"
 	"errors"
 	"fmt"
+	"log/slog"
 	"os"
 	"strings"
 	"time"
@@ -84,78 +86,87 @@ func newScanCommand(stdio IO, g *globalFlags) *cobra.Command {
 	return cmd
 }
 
-func runScan(cmd *cobra.Command, stdio IO, g *globalFlags, f *scanFlags, args []string) error {
-	ctx := cmd.Context()
-	log := g.logger(stdio.Err)
+// scanPlan is everything the flags decide before any input is read.
+type scanPlan struct {
+	format   report.Format
+	failOn   check.Severity
+	colour   bool
+	maxSize  int64
+	runner   *check.Runner
+	baseline check.Baseline
+	settings check.Settings
+}
 
-	format, err := report.ParseFormat(f.output)
-	if err != nil {
-		return usageError("%v", err)
+// plan validates the flags and loads the config and baseline; every
+// problem here is a usage error (exit 2) reported before any work.
+func (f *scanFlags) plan(stdio IO, log *slog.Logger) (*scanPlan, error) {
+	p := &scanPlan{settings: check.Settings{PSSVersion: f.pssVersion, PSSLevel: f.pssLevel}}
+	var err error
+	if p.format, err = report.ParseFormat(f.output); err != nil {
+		return nil, usageError("%v", err)
 	}
-	failOn, err := parseFailOn(f.failOn)
-	if err != nil {
-		return usageError("--fail-on: %v", err)
+	if p.failOn, err = parseFailOn(f.failOn); err != nil {
+		return nil, usageError("--fail-on: %v", err)
 	}
 	if _, err := workload.ParsePSSVersion(f.pssVersion); err != nil {
-		return usageError("%v", err)
+		return nil, usageError("%v", err)
 	}
 	if f.pssLevel != "restricted" && f.pssLevel != "baseline" {
-		return usageError("--pss-level %q: want restricted or baseline", f.pssLevel)
+		return nil, usageError("--pss-level %q: want restricted or baseline", f.pssLevel)
 	}
 	maxSize, err := resource.ParseQuantity(f.maxFileSize)
 	if err != nil || maxSize.Value() <= 0 {
-		return usageError("--max-file-size %q: want a size such as 32Mi", f.maxFileSize)
+		return nil, usageError("--max-file-size %q: want a size such as 32Mi", f.maxFileSize)
 	}
-	colour, err := useColour(f.color, stdio)
-	if err != nil {
-		return usageError("%v", err)
+	p.maxSize = maxSize.Value()
+	if p.colour, err = useColour(f.color, stdio); err != nil {
+		return nil, usageError("%v", err)
 	}
 	cfg, err := loadConfig(f.configFile)
 	if err != nil {
-		return usageError("%v", err)
+		return nil, usageError("%v", err)
 	}
 	if cfg != nil {
 		for _, e := range cfg.Expired(time.Now()) {
 			log.Warn("exemption has expired and no longer applies", "expires", e.Expires, "reason", e.Reason, "checks", e.Checks)
 		}
 	}
-	var baseline check.Baseline
 	if f.baselineFile != "" {
-		if baseline, err = check.LoadBaseline(f.baselineFile); err != nil {
-			return usageError("%v", err)
+		if p.baseline, err = check.LoadBaseline(f.baselineFile); err != nil {
+			return nil, usageError("%v", err)
 		}
 	}
-
 	reg, err := checks.Registry()
 	if err != nil {
-		return err
+		return nil, err
 	}
 	categories := make([]check.Category, 0, len(f.categories))
 	for _, c := range f.categories {
 		categories = append(categories, check.Category(c))
 	}
-	runner, err := check.NewRunner(reg, check.Options{
+	p.runner, err = check.NewRunner(reg, check.Options{
 		Selection:           check.Selection{Only: f.checks, Skip: f.skipChecks, Categories: categories},
 		Config:              cfg,
 		IncludeControlPlane: f.includeControlPlane,
 	})
 	if err != nil {
-		return usageError("%v", err)
+		return nil, usageError("%v", err)
 	}
+	return p, nil
+}
 
-	if len(args) == 0 && !f.cluster && f.snapshot == "" {
-		return usageError("scan needs a PATH, --cluster or --snapshot FILE")
-	}
-	start := time.Now()
+// load reads every input the command names: paths, a snapshot, the live
+// cluster. Facts about the cluster come from the snapshot or the cluster.
+func (f *scanFlags) load(ctx context.Context, stdio IO, log *slog.Logger, maxSize int64, args []string) (*source.Result, *check.ClusterFacts, error) {
 	loaded := &source.Result{}
 	if len(args) > 0 {
-		loaded = source.Load(ctx, source.Options{MaxFileSize: maxSize.Value(), Stdin: stdio.In, Helm: f.helm}, args...)
+		loaded = source.Load(ctx, source.Options{MaxFileSize: maxSize, Stdin: stdio.In, Helm: f.helm}, args...)
 	}
 	var facts *check.ClusterFacts
 	if f.snapshot != "" {
 		snap, info, err := source.LoadSnapshot(f.snapshot)
 		if err != nil {
-			return usageError("%v", err)
+			return nil, nil, usageError("%v", err)
 		}
 		facts = clusterFacts(info)
 		loaded.Objects = append(loaded.Objects, snap.Objects...)
@@ -164,26 +175,45 @@ func runScan(cmd *cobra.Command, stdio IO, g *globalFlags, f *scanFlags, args []
 	if f.cluster {
 		live, info, err := source.LoadCluster(ctx, f.clusterFlags.options(stdio.Err, stdio.ErrIsTerminal))
 		if err != nil {
-			return &exitError{code: ExitError, err: err}
+			return nil, nil, &exitError{code: ExitError, err: err}
 		}
 		log.Debug("read cluster", "host", info.Host, "version", info.GitVersion, "objects", len(live.Objects))
 		facts = clusterFacts(info)
 		loaded.Objects = append(loaded.Objects, live.Objects...)
 		loaded.Errors = append(loaded.Errors, live.Errors...)
 	}
+	return loaded, facts, nil
+}
+
+func runScan(cmd *cobra.Command, stdio IO, g *globalFlags, f *scanFlags, args []string) error {
+	ctx := cmd.Context()
+	log := g.logger(stdio.Err)
+	p, err := f.plan(stdio, log)
+	if err != nil {
+		return err
+	}
+	if len(args) == 0 && !f.cluster && f.snapshot == "" {
+		return usageError("scan needs a PATH, --cluster or --snapshot FILE")
+	}
+
+	start := time.Now()
+	loaded, facts, err := f.load(ctx, stdio, log, p.maxSize, args)
+	if err != nil {
+		return err
+	}
 	objects, collapsed := inventory.CollapseOwned(loaded.Objects)
 	log.Debug("loaded", "objects", len(objects), "reported at their owner", collapsed, "errors", len(loaded.Errors), "elapsed", time.Since(start))
 	inv := inventory.Build(objects)
-	env := check.NewEnv(inv, check.Settings{PSSVersion: f.pssVersion, PSSLevel: f.pssLevel})
+	env := check.NewEnv(inv, p.settings)
 	env.Cluster = facts
-	outcome, err := runner.Run(ctx, env)
+	outcome, err := p.runner.Run(ctx, env)
 	if err != nil {
 		return err
 	}
 	log.Debug("evaluated", "findings", len(outcome.Findings), "suppressed", outcome.Suppressed, "elapsed", time.Since(start))
 	findings := outcome.Findings
-	if baseline != nil {
-		findings = baseline.FilterNew(findings)
+	if p.baseline != nil {
+		findings = p.baseline.FilterNew(findings)
 	}
 
 	inputErrors := append(append([]*source.Error{}, loaded.Errors...), inv.PodErrors()...)
@@ -192,8 +222,8 @@ func runScan(cmd *cobra.Command, stdio IO, g *globalFlags, f *scanFlags, args []
 	for _, e := range inputErrors {
 		errs = append(errs, report.Error{Source: e.Source, Message: e.Err.Error()})
 	}
-	rep := report.New(Version(), inv.Len(), findings, errs, runner.Checks())
-	if err := report.Write(stdio.Out, format, rep, report.Options{Color: colour}); err != nil {
+	rep := report.New(Version(), inv.Len(), findings, errs, p.runner.Checks())
+	if err := report.Write(stdio.Out, p.format, rep, report.Options{Color: p.colour}); err != nil {
 		return fmt.Errorf("writing report: %w", err)
 	}
 
@@ -204,7 +234,7 @@ func runScan(cmd *cobra.Command, stdio IO, g *globalFlags, f *scanFlags, args []
 			noun = "input"
 		}
 		return &exitError{code: ExitError, err: fmt.Errorf("%d %s could not be read (see errors in the report)", len(errs), noun)}
-	case failOn > 0 && worstAtLeast(findings, failOn):
+	case p.failOn > 0 && worstAtLeast(findings, p.failOn):
 		return &exitError{code: ExitFindings}
 	}
 	return nil
