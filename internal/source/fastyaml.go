@@ -102,6 +102,9 @@ func fastSafeBytes(b []byte) bool {
 }
 
 func (p *fastParser) split(chunk []byte) error {
+	if lines := bytes.Count(chunk, []byte{'\n'}) + 1; cap(p.lines) < lines {
+		p.lines = make([]fastLine, 0, lines)
+	}
 	n := 0
 	for len(chunk) > 0 {
 		n++
