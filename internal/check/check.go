@@ -25,11 +25,6 @@ type Frameworks struct {
 	MITRE []string `json:"mitre,omitempty"`
 }
 
-// Empty reports whether no framework is named.
-func (f Frameworks) Empty() bool {
-	return len(f.CIS)+len(f.PSS)+len(f.NSA)+len(f.MITRE) == 0
-}
-
 // Metadata describes a check in the catalogue.
 type Metadata struct {
 	ID          string     `json:"id"`

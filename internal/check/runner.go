@@ -342,37 +342,6 @@ func (r *Runner) exempt(f *Finding) bool {
 	return false
 }
 
-// SortFindings orders findings by file, line, object, severity (worst
-// first), check and field path.
-func SortFindings(fs []Finding) {
-	slices.SortStableFunc(fs, func(a, b Finding) int {
-		if c := cmp.Compare(sourceFile(a), sourceFile(b)); c != 0 {
-			return c
-		}
-		if c := cmp.Compare(sourceLine(a), sourceLine(b)); c != 0 {
-			return c
-		}
-		if c := strings.Compare(a.Object.String(), b.Object.String()); c != 0 {
-			return c
-		}
-		return compareWithinObject(a, b)
-	})
-}
-
-func sourceFile(f Finding) string {
-	if f.Source == nil {
-		return ""
-	}
-	return f.Source.File
-}
-
-func sourceLine(f Finding) int {
-	if f.Source == nil {
-		return 0
-	}
-	return f.Source.Line
-}
-
 // Evaluate is a convenience for callers holding a bare object list: it
 // builds the inventory and environment and runs r over it.
 func (r *Runner) Evaluate(ctx context.Context, objs []*source.Object, s Settings) (*Outcome, *Env, error) {

@@ -81,21 +81,3 @@ func (inv *Inventory) Pod(o *source.Object) *Pod { return inv.pods[o] }
 
 // PodErrors lists objects whose pod template was malformed.
 func (inv *Inventory) PodErrors() []*source.Error { return inv.podErrors }
-
-// HasObject reports whether an object of the given group and kind exists in
-// namespace ns with name name.
-func (inv *Inventory) HasObject(group, kind, ns, name string) bool {
-	_, ok := inv.byKey[Key{Group: group, Kind: kind, Namespace: ns, Name: name}]
-	return ok
-}
-
-// CountKind reports how many objects of the given group and kind exist.
-func (inv *Inventory) CountKind(group, kind string) int {
-	n := 0
-	for k := range inv.byKey {
-		if k.Group == group && k.Kind == kind {
-			n++
-		}
-	}
-	return n
-}

@@ -184,23 +184,6 @@ func (p *Pod) Containers() []ContainerRef {
 	return out
 }
 
-// Annotations merges the object's and the pod template's annotations; the
-// template's win.
-func (p *Pod) Annotations() map[string]string {
-	objAnn := p.Object.Annotations()
-	if len(p.Meta.Annotations) == 0 || p.MetaPath == "metadata" {
-		return objAnn
-	}
-	out := make(map[string]string, len(objAnn)+len(p.Meta.Annotations))
-	for k, v := range objAnn {
-		out[k] = v
-	}
-	for k, v := range p.Meta.Annotations {
-		out[k] = v
-	}
-	return out
-}
-
 // controlPlaneComponents are the static pods kubeadm (and most installers)
 // run on control-plane nodes.
 var controlPlaneComponents = map[string]bool{

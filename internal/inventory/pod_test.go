@@ -104,13 +104,13 @@ func TestIsControlPlane(t *testing.T) {
 func TestInventoryIndex(t *testing.T) {
 	res := source.ParseBytes("t.yaml", []byte("apiVersion: v1\nkind: ServiceAccount\nmetadata: {name: a, namespace: n}\n---\napiVersion: rbac.authorization.k8s.io/v1\nkind: Role\nmetadata: {name: r, namespace: n}\n"))
 	inv := Build(res.Objects)
-	if !inv.HasObject("", "ServiceAccount", "n", "a") || inv.HasObject("", "ServiceAccount", "m", "a") {
+	if _, ok := inv.Get(Key{Kind: "ServiceAccount", Namespace: "n", Name: "a"}); !ok {
 		t.Error("lookup by key")
+	}
+	if _, ok := inv.Get(Key{Kind: "ServiceAccount", Namespace: "m", Name: "a"}); ok {
+		t.Error("lookup found an object in the wrong namespace")
 	}
 	if _, ok := inv.Get(Key{Group: "rbac.authorization.k8s.io", Kind: "Role", Namespace: "n", Name: "r"}); !ok {
 		t.Error("Get by group/kind/namespace/name")
-	}
-	if inv.CountKind("", "ServiceAccount") != 1 {
-		t.Error("CountKind")
 	}
 }
