@@ -163,18 +163,28 @@ func isSeqEntry(c []byte) bool {
 	return len(c) > 0 && c[0] == '-' && (len(c) == 1 || c[1] == ' ')
 }
 
+// next returns the next content line if it is at indentation ind; ok is
+// false when the block at ind has ended (end of input or a shallower
+// line). A deeper line is not valid here.
+func (p *fastParser) next(ind int) (l fastLine, ok bool, err error) {
+	p.skipBlank()
+	if p.pos >= len(p.lines) || p.lines[p.pos].indent < ind {
+		return fastLine{}, false, nil
+	}
+	if p.lines[p.pos].indent > ind {
+		return fastLine{}, false, errFallback
+	}
+	return p.lines[p.pos], true, nil
+}
+
 func (p *fastParser) mapping(ind int) (map[string]any, error) {
 	out := make(map[string]any, 8)
 	for {
-		p.skipBlank()
-		if p.pos >= len(p.lines) {
-			return out, nil
+		l, ok, err := p.next(ind)
+		if err != nil || !ok {
+			return out, err
 		}
-		l := p.lines[p.pos]
-		if l.indent < ind {
-			return out, nil
-		}
-		if l.indent > ind || isSeqEntry(l.content) {
+		if isSeqEntry(l.content) {
 			return nil, errFallback
 		}
 		key, rest, ok, err := splitKey(stripComment(l.content))
@@ -185,7 +195,7 @@ func (p *fastParser) mapping(ind int) (map[string]any, error) {
 			return nil, errFallback
 		}
 		if _, dup := out[key]; dup {
-			return nil, errFallback // yaml.v3 reports duplicate keys as errors
+			return nil, errFallback // leave duplicate keys to the yaml.v3 path
 		}
 		p.pos++
 		v, err := p.value(rest, ind, l, true)
@@ -199,16 +209,9 @@ func (p *fastParser) mapping(ind int) (map[string]any, error) {
 func (p *fastParser) sequence(ind int) ([]any, error) {
 	var out []any
 	for {
-		p.skipBlank()
-		if p.pos >= len(p.lines) {
-			return out, nil
-		}
-		l := p.lines[p.pos]
-		if l.indent < ind {
-			return out, nil
-		}
-		if l.indent > ind {
-			return nil, errFallback
+		l, ok, err := p.next(ind)
+		if err != nil || !ok {
+			return out, err
 		}
 		if !isSeqEntry(l.content) {
 			// "key:\n- a\nnext: b": the sequence sat at its key's
