@@ -207,12 +207,12 @@ func (r *Runner) Run(ctx context.Context, env *Env) (*Outcome, error) {
 		return nil, fmt.Errorf("evaluating checks: %w", err)
 	}
 	total := &Outcome{}
-	n := 0
+	r.evaluateCluster(env, total) // first: cluster findings lead the report
+	n := len(total.Findings)
 	for _, p := range parts {
 		n += len(p.Findings)
 	}
-	total.Findings = make([]Finding, 0, n)
-	r.evaluateCluster(env, total)
+	total.Findings = slices.Grow(total.Findings, n-len(total.Findings))
 	for _, p := range parts {
 		total.Findings = append(total.Findings, p.Findings...)
 		total.Suppressed += p.Suppressed
