@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"strconv"
 	"strings"
 
 	corev1 "k8s.io/api/core/v1"
@@ -26,6 +27,8 @@ type Pod struct {
 	// spec inside the object, e.g. "spec.template.metadata" and
 	// "spec.template.spec".
 	MetaPath, SpecPath string
+
+	containers []ContainerRef // built once; every container check reads it
 }
 
 // templatePaths lists where the built-in workload kinds keep their pod.
@@ -111,6 +114,7 @@ func decodePod(o *source.Object, tmpl map[string]any, prefix []string) (*Pod, er
 		return nil, fmt.Errorf("%s: %s: %w", o, p.SpecPath, explainDecodeError(spec, &corev1.PodSpec{}, err))
 	}
 	applyAPIDefaults(p.Spec)
+	p.containers = containerRefs(p.Spec, p.SpecPath)
 	if md, ok := tmpl["metadata"].(map[string]any); ok {
 		if err := runtime.DefaultUnstructuredConverter.FromUnstructured(md, p.Meta); err != nil {
 			return nil, fmt.Errorf("%s: %s: %w", o, p.MetaPath, explainDecodeError(md, &metav1.ObjectMeta{}, err))
@@ -167,19 +171,20 @@ type ContainerRef struct {
 }
 
 // Containers lists init, regular and ephemeral containers, in the order
-// the pod-security-admission visitor uses.
-func (p *Pod) Containers() []ContainerRef {
-	var out []ContainerRef
-	for i := range p.Spec.InitContainers {
-		out = append(out, ContainerRef{Container: &p.Spec.InitContainers[i], Path: fmt.Sprintf("%s.initContainers[%d]", p.SpecPath, i), Init: true})
+// the pod-security-admission visitor uses. The slice is shared: read only.
+func (p *Pod) Containers() []ContainerRef { return p.containers }
+
+func containerRefs(spec *corev1.PodSpec, specPath string) []ContainerRef {
+	out := make([]ContainerRef, 0, len(spec.InitContainers)+len(spec.Containers)+len(spec.EphemeralContainers))
+	for i := range spec.InitContainers {
+		out = append(out, ContainerRef{Container: &spec.InitContainers[i], Path: specPath + ".initContainers[" + strconv.Itoa(i) + "]", Init: true})
 	}
-	for i := range p.Spec.Containers {
-		out = append(out, ContainerRef{Container: &p.Spec.Containers[i], Path: fmt.Sprintf("%s.containers[%d]", p.SpecPath, i)})
+	for i := range spec.Containers {
+		out = append(out, ContainerRef{Container: &spec.Containers[i], Path: specPath + ".containers[" + strconv.Itoa(i) + "]"})
 	}
-	for i := range p.Spec.EphemeralContainers {
-		ec := &p.Spec.EphemeralContainers[i]
-		c := corev1.Container(ec.EphemeralContainerCommon)
-		out = append(out, ContainerRef{Container: &c, Path: fmt.Sprintf("%s.ephemeralContainers[%d]", p.SpecPath, i), Ephemeral: true})
+	for i := range spec.EphemeralContainers {
+		c := corev1.Container(spec.EphemeralContainers[i].EphemeralContainerCommon)
+		out = append(out, ContainerRef{Container: &c, Path: specPath + ".ephemeralContainers[" + strconv.Itoa(i) + "]", Ephemeral: true})
 	}
 	return out
 }
