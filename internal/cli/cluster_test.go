@@ -9,11 +9,15 @@ import (
 	"slices"
 	"strings"
 	"testing"
+	"time"
 
 	appsv1 "k8s.io/api/apps/v1"
 	corev1 "k8s.io/api/core/v1"
 	rbacv1 "k8s.io/api/rbac/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+	"k8s.io/apimachinery/pkg/runtime/schema"
+	"k8s.io/client-go/dynamic"
 	"k8s.io/client-go/kubernetes"
 
 	"github.com/kubeharden/kubeharden/internal/check"
@@ -33,6 +37,7 @@ func TestClusterScan(t *testing.T) {
 	cs := cluster.Client(t)
 	ctx := context.Background()
 	ns := seedInsecureNamespace(t, ctx, cs)
+	seedCustomResource(t, ctx, cluster, ns)
 	grantAllButSecrets(t, ctx, cs)
 
 	// 1. scan --cluster as admin.
@@ -58,6 +63,9 @@ func TestClusterScan(t *testing.T) {
 	}
 	if !slices.Contains(byObject["Pod/web-1-debug"], "privileged-container") {
 		t.Errorf("a pod that differs from its template must be reported itself: %v", byObject)
+	}
+	if !slices.Contains(byObject["Rollout/canary"], "privileged-container") {
+		t.Errorf("a custom resource with a pod template was not discovered and checked: %v", byObject)
 	}
 	if len(rep.Errors) != 0 {
 		t.Errorf("admin scan errors: %+v", rep.Errors)
@@ -214,5 +222,55 @@ func grantAllButSecrets(t *testing.T, ctx context.Context, cs kubernetes.Interfa
 		RoleRef:  rbacv1.RoleRef{APIGroup: "rbac.authorization.k8s.io", Kind: "ClusterRole", Name: "auditor"},
 		Subjects: []rbacv1.Subject{{Kind: "Group", APIGroup: "rbac.authorization.k8s.io", Name: "auditors"}}}, metav1.CreateOptions{}); err != nil {
 		t.Fatal(err)
+	}
+}
+
+// seedCustomResource installs a CRD shaped like Argo Rollouts and one
+// privileged Rollout, to prove discovery finds custom resources and the
+// pod view reads their template.
+func seedCustomResource(t *testing.T, ctx context.Context, cluster *testcluster.Cluster, ns string) {
+	t.Helper()
+	dyn, err := dynamic.NewForConfig(cluster.Admin)
+	if err != nil {
+		t.Fatal(err)
+	}
+	crd := &unstructured.Unstructured{Object: map[string]any{
+		"apiVersion": "apiextensions.k8s.io/v1",
+		"kind":       "CustomResourceDefinition",
+		"metadata":   map[string]any{"name": "rollouts.example.com"},
+		"spec": map[string]any{
+			"group": "example.com",
+			"names": map[string]any{"kind": "Rollout", "plural": "rollouts", "singular": "rollout", "listKind": "RolloutList"},
+			"scope": "Namespaced",
+			"versions": []any{map[string]any{
+				"name": "v1", "served": true, "storage": true,
+				"schema": map[string]any{"openAPIV3Schema": map[string]any{"type": "object", "x-kubernetes-preserve-unknown-fields": true}},
+			}},
+		},
+	}}
+	crdGVR := schema.GroupVersionResource{Group: "apiextensions.k8s.io", Version: "v1", Resource: "customresourcedefinitions"}
+	if _, err := dyn.Resource(crdGVR).Create(ctx, crd, metav1.CreateOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	rollout := &unstructured.Unstructured{Object: map[string]any{
+		"apiVersion": "example.com/v1",
+		"kind":       "Rollout",
+		"metadata":   map[string]any{"name": "canary", "namespace": ns},
+		"spec": map[string]any{"template": map[string]any{"spec": map[string]any{
+			"containers": []any{map[string]any{"name": "app", "image": "nginx:1.27", "securityContext": map[string]any{"privileged": true}}},
+		}}},
+	}}
+	gvr := schema.GroupVersionResource{Group: "example.com", Version: "v1", Resource: "rollouts"}
+	// The new resource is served once the CRD is established.
+	deadline := time.Now().Add(30 * time.Second)
+	for {
+		_, err := dyn.Resource(gvr).Namespace(ns).Create(ctx, rollout, metav1.CreateOptions{})
+		if err == nil {
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("creating the custom resource: %v", err)
+		}
+		time.Sleep(200 * time.Millisecond)
 	}
 }
