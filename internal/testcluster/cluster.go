@@ -75,21 +75,33 @@ func Start(t testing.TB, opts Options) *Cluster {
 	if err != nil {
 		t.Fatalf("test control plane unavailable: %v", err)
 	}
-	c, procs, err := start(ctx, t.TempDir(), bins, opts)
-	t.Cleanup(func() {
+	// Free ports are found by listening and closing, so another process
+	// may take one before etcd or the API server binds it: retry with new
+	// ports rather than fail the test.
+	var lastErr error
+	for attempt := 1; attempt <= 3; attempt++ {
+		c, procs, err := start(ctx, t.TempDir(), bins, opts)
+		if err == nil {
+			t.Cleanup(func() {
+				for _, p := range procs {
+					p.stop()
+				}
+				if t.Failed() {
+					for _, p := range procs {
+						t.Logf("--- %s log (last 4 KiB) ---\n%s", p.name, tail(p.logFile, 4096))
+					}
+				}
+			})
+			return c
+		}
 		for _, p := range procs {
 			p.stop()
+			t.Logf("attempt %d: --- %s log (last 2 KiB) ---\n%s", attempt, p.name, tail(p.logFile, 2048))
 		}
-		if t.Failed() {
-			for _, p := range procs {
-				t.Logf("--- %s log (last 4 KiB) ---\n%s", p.name, tail(p.logFile, 4096))
-			}
-		}
-	})
-	if err != nil {
-		t.Fatalf("starting the test control plane: %v", err)
+		lastErr = err
 	}
-	return c
+	t.Fatalf("starting the test control plane: %v", lastErr)
+	return nil
 }
 
 type process struct {
