@@ -1,12 +1,8 @@
 package apiserver
 
 import (
-	"context"
 	"strings"
 	"testing"
-
-	"github.com/kubeharden/kubeharden/internal/check"
-	"github.com/kubeharden/kubeharden/internal/source"
 )
 
 func TestWebhookExemptsAll(t *testing.T) {
@@ -38,35 +34,15 @@ webhooks:
 		{"{}", "pods", 0},
 		{"{matchLabels: {tema: shop}}", "configmaps", 0},
 	}
-	reg, err := check.NewRegistry(webhookExemptsAll())
-	if err != nil {
-		t.Fatal(err)
-	}
-	r, _ := check.NewRunner(reg, check.Options{})
 	for _, tc := range cases {
-		res := source.ParseBytes("w.yaml", []byte(strings.NewReplacer("SELECTOR", tc.selector, "RES", tc.res).Replace(objects)))
-		if len(res.Errors) > 0 {
-			t.Fatal(res.Errors)
-		}
-		out, _, err := r.Evaluate(context.Background(), res.Objects, check.Settings{})
-		if err != nil {
-			t.Fatal(err)
-		}
-		if len(out.Findings) != tc.want {
-			t.Errorf("%s on %s: %d findings, want %d", tc.selector, tc.res, len(out.Findings), tc.want)
+		got := evaluate(t, webhookExemptsAll(), strings.NewReplacer("SELECTOR", tc.selector, "RES", tc.res).Replace(objects))
+		if len(got) != tc.want {
+			t.Errorf("%s on %s: %d findings, want %d", tc.selector, tc.res, len(got), tc.want)
 		}
 	}
 	// Without namespaces in the input there is nothing to decide.
 	hookOnly := strings.NewReplacer("SELECTOR", "{matchLabels: {tema: shop}}", "RES", "pods").Replace(objects[strings.Index(objects, "apiVersion: admission"):])
-	res := source.ParseBytes("w.yaml", []byte(hookOnly))
-	if len(res.Errors) > 0 || len(res.Objects) != 1 {
-		t.Fatal(res.Errors)
-	}
-	out, _, err := r.Evaluate(context.Background(), res.Objects, check.Settings{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	if len(out.Findings) != 0 {
-		t.Errorf("no namespaces in the input: %d findings", len(out.Findings))
+	if got := evaluate(t, webhookExemptsAll(), hookOnly); len(got) != 0 {
+		t.Errorf("no namespaces in the input: %d findings", len(got))
 	}
 }

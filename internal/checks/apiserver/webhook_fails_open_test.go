@@ -1,12 +1,8 @@
 package apiserver
 
 import (
-	"context"
 	"strings"
 	"testing"
-
-	"github.com/kubeharden/kubeharden/internal/check"
-	"github.com/kubeharden/kubeharden/internal/source"
 )
 
 func TestWebhookFailsOpen(t *testing.T) {
@@ -30,27 +26,13 @@ webhooks:
 		{"Ignore", "DELETE", "pods", 0},
 		{"Ignore", "CREATE", "configmaps", 0},
 	}
-	cs, _ := Checks()
-	reg, err := check.NewRegistry(cs...)
-	if err != nil {
-		t.Fatal(err)
-	}
-	r, _ := check.NewRunner(reg, check.Options{})
 	for _, tc := range cases {
-		manifest := strings.NewReplacer("POLICY", tc.policy, "OPS", tc.ops, "RES", tc.res).Replace(hook)
-		res := source.ParseBytes("w.yaml", []byte(manifest))
-		if len(res.Errors) > 0 {
-			t.Fatal(res.Errors)
+		got := evaluate(t, webhookFailsOpen(), strings.NewReplacer("POLICY", tc.policy, "OPS", tc.ops, "RES", tc.res).Replace(hook))
+		if len(got) != tc.want {
+			t.Errorf("%s %s %s: %d findings, want %d", tc.policy, tc.ops, tc.res, len(got), tc.want)
 		}
-		out, _, err := r.Evaluate(context.Background(), res.Objects, check.Settings{})
-		if err != nil {
-			t.Fatal(err)
-		}
-		if len(out.Findings) != tc.want {
-			t.Errorf("%s %s %s: %d findings, want %d", tc.policy, tc.ops, tc.res, len(out.Findings), tc.want)
-		}
-		if tc.want == 1 && out.Findings[0].Path != "webhooks[0].failurePolicy" {
-			t.Errorf("path %q", out.Findings[0].Path)
+		if tc.want == 1 && got[0].Path != "webhooks[0].failurePolicy" {
+			t.Errorf("path %q", got[0].Path)
 		}
 	}
 }
