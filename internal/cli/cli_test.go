@@ -74,6 +74,28 @@ func TestScanExamples(t *testing.T) {
 	}
 }
 
+// TestFieldLines: findings point at the line of the field they name
+// (examples/insecure/web.yaml: privileged: true is on line 23, image on 17).
+func TestFieldLines(t *testing.T) {
+	rep := jsonReport(t, run(t, "", "scan", "../../examples/insecure/web.yaml", "-o", "json", "--fail-on", "none"))
+	want := map[string]int{"privileged-container": 23, "image-tag-latest": 17, "host-ports": 19}
+	for _, f := range rep.Findings {
+		if line, ok := want[f.Check]; ok {
+			if f.Source == nil || f.Source.Line != line {
+				t.Errorf("%s at %+v, want line %d", f.Check, f.Source, line)
+			}
+			delete(want, f.Check)
+		}
+	}
+	if len(want) > 0 {
+		t.Errorf("findings missing: %v", want)
+	}
+	table := run(t, "", "scan", "../../examples/insecure/web.yaml", "--fail-on", "none")
+	if !strings.Contains(table.stdout, "at spec.template.spec.containers[0].securityContext.privileged (line 23)") {
+		t.Errorf("table does not show the field's line:\n%s", table.stdout)
+	}
+}
+
 func TestFailOn(t *testing.T) {
 	// backup.yaml's worst finding is medium; web.yaml has a critical one.
 	cases := []struct {

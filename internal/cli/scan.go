@@ -6,7 +6,9 @@ import (
 	"fmt"
 	"log/slog"
 	"os"
+	"runtime"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/spf13/cobra"
@@ -215,6 +217,7 @@ func runScan(cmd *cobra.Command, stdio IO, g *globalFlags, f *scanFlags, args []
 	if p.baseline != nil {
 		findings = p.baseline.FilterNew(findings)
 	}
+	pointAtFields(findings)
 
 	inputErrors := append(append([]*source.Error{}, loaded.Errors...), inv.PodErrors()...)
 	source.SortErrors(inputErrors)
@@ -238,6 +241,29 @@ func runScan(cmd *cobra.Command, stdio IO, g *globalFlags, f *scanFlags, args []
 		return &exitError{code: ExitFindings}
 	}
 	return nil
+}
+
+// pointAtFields moves each finding's line from the start of its object to
+// the field it names, for objects read from files.
+func pointAtFields(findings []check.Finding) {
+	lines := source.NewLineResolver()
+	workers := runtime.GOMAXPROCS(0)
+	var wg sync.WaitGroup
+	for w := range workers {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for i := w; i < len(findings); i += workers {
+				f := &findings[i]
+				// Each finding has its own Source (the runner makes one per
+				// finding) and is visited by one worker.
+				if f.Source != nil && f.Path != "" {
+					f.Source.Line = lines.Line(f.Source.File, f.Source.Line, f.Path)
+				}
+			}
+		}()
+	}
+	wg.Wait()
 }
 
 // clusterFacts turns what the cluster source learned into the facts

@@ -35,8 +35,8 @@ func writeTable(w io.Writer, r *Report, opts Options) error {
 	for _, group := range objectGroups(r.Findings) {
 		head := group[0]
 		title := head.Object.String()
-		if loc := location(head); loc != "" {
-			title += "  " + paint(ansiDim, loc)
+		if f := sourceFile(head); f != "" {
+			title += "  " + paint(ansiDim, f)
 		}
 		ew.printf("%s\n", paint(ansiBold, title))
 		idWidth := 0
@@ -46,8 +46,8 @@ func writeTable(w io.Writer, r *Report, opts Options) error {
 		for _, f := range group {
 			sev := fmt.Sprintf("%-8s", strings.ToUpper(f.Severity.String()))
 			ew.printf("  %s  %-*s  %s\n", paint(severityColor[f.Severity], sev), idWidth, f.Check, f.Message)
-			if f.Path != "" {
-				ew.printf("  %-8s  %-*s  %s\n", "", idWidth, "", paint(ansiDim, "at "+f.Path))
+			if at := fieldLocation(f); at != "" {
+				ew.printf("  %-8s  %-*s  %s\n", "", idWidth, "", paint(ansiDim, at))
 			}
 		}
 		ew.printf("\n")
@@ -90,4 +90,17 @@ func (e *errWriter) printf(format string, args ...any) {
 		return
 	}
 	_, e.err = fmt.Fprintf(e.w, format, args...)
+}
+
+// fieldLocation is "at PATH (line N)": where in the object the finding is.
+func fieldLocation(f check.Finding) string {
+	switch {
+	case f.Path != "" && f.Source != nil && f.Source.Line > 0:
+		return fmt.Sprintf("at %s (line %d)", f.Path, f.Source.Line)
+	case f.Path != "":
+		return "at " + f.Path
+	case f.Source != nil && f.Source.Line > 0:
+		return fmt.Sprintf("at line %d", f.Source.Line)
+	}
+	return ""
 }

@@ -1,0 +1,290 @@
+package source
+
+import (
+	"os"
+	"strconv"
+	"strings"
+	"sync"
+)
+
+// Field lines: findings name a field path ("spec.template.spec.
+// containers[0].securityContext.privileged"); for objects read from files,
+// the path is followed through the document's lines to the line of the
+// deepest field that exists, so SARIF and the table can point at it.
+
+// pathSegment is a mapping key or a sequence index.
+type pathSegment struct {
+	key   string
+	index int // -1 for keys
+}
+
+func splitPath(path string) []pathSegment {
+	var out []pathSegment
+	for _, part := range strings.Split(path, ".") {
+		key, rest, _ := strings.Cut(part, "[")
+		if key != "" {
+			out = append(out, pathSegment{key: key, index: -1})
+		}
+		for rest != "" {
+			num, tail, ok := strings.Cut(rest, "]")
+			if !ok {
+				break
+			}
+			if n, err := strconv.Atoi(num); err == nil {
+				out = append(out, pathSegment{index: n})
+			}
+			rest = strings.TrimPrefix(tail, "[")
+		}
+	}
+	return out
+}
+
+// fieldLine returns the 1-based line, within doc, of the deepest field of
+// path that exists in the block-style document doc, or 0.
+func fieldLine(doc []byte, path string) int {
+	t := docLines(doc)
+	return fieldLineIn(t, path)
+}
+
+// docTable is a document's line table with each line's mapping key
+// ("" when the line holds none), computed once per document.
+type docTable struct {
+	lines []fastLine
+	keys  []string
+}
+
+// docLines splits a document into its line table.
+func docLines(doc []byte) docTable {
+	var p fastParser
+	if err := p.split(doc); err != nil {
+		return docTable{}
+	}
+	t := docTable{lines: p.lines, keys: make([]string, len(p.lines))}
+	for i, l := range p.lines {
+		t.keys[i] = lineKey(l.content)
+	}
+	return t
+}
+
+// lineKey is the mapping key a line starts (after a "- " for compact
+// sequence entries it is the entry's first key), or "".
+func lineKey(content []byte) string {
+	if blank(fastLine{content: content}) {
+		return ""
+	}
+	if isSeqEntry(content) {
+		content = []byte(strings.TrimLeft(string(content[1:]), " "))
+	}
+	key, _, ok, err := splitKey(stripComment(content))
+	if err != nil || !ok {
+		return ""
+	}
+	return key
+}
+
+// matchKeys reports how many path segments from s the key spells, keys
+// being allowed to contain dots ("pod-security.kubernetes.io/enforce"),
+// or 0.
+func matchKeys(key string, segs []pathSegment, s int) int {
+	k := 0
+	for rest := key; s+k < len(segs); {
+		seg := segs[s+k]
+		if seg.index >= 0 || !strings.HasPrefix(rest, seg.key) {
+			return 0
+		}
+		rest = rest[len(seg.key):]
+		k++
+		if rest == "" {
+			return k
+		}
+		if rest[0] != '.' {
+			return 0
+		}
+		rest = rest[1:]
+	}
+	return 0
+}
+
+// fieldLineIn follows path through a document's line table without
+// modifying it. A compact sequence entry ("- name: x") is read as a mapping
+// whose first line starts at the key's column: one virtual line overrides
+// the table while the walk is inside that entry.
+func fieldLineIn(t docTable, path string) int {
+	return fieldLineSegs(t, splitPath(path))
+}
+
+func fieldLineSegs(t docTable, segs []pathSegment) int {
+	table := t.lines
+	if len(table) == 0 {
+		return 0
+	}
+	virtual, override := -1, fastLine{}
+	at := func(j int) fastLine {
+		if j == virtual {
+			return override
+		}
+		return table[j]
+	}
+	lo, hi := 0, len(table)
+	for lo < hi && blank(at(lo)) {
+		lo++
+	}
+	if lo >= hi {
+		return 0
+	}
+	ind := at(lo).indent
+	found := 0
+	for s := 0; s < len(segs); {
+		seg := segs[s]
+		if seg.index >= 0 {
+			i, n := -1, 0
+			for j := lo; j < hi; j++ {
+				l := at(j)
+				if blank(l) || l.indent != ind || !isSeqEntry(l.content) {
+					continue
+				}
+				if n == seg.index {
+					i = j
+					break
+				}
+				n++
+			}
+			if i < 0 {
+				return found
+			}
+			entry := at(i)
+			found = entry.line
+			end := blockEnd(at, hi, i, ind)
+			rest := strings.TrimLeft(string(entry.content[1:]), " ")
+			if rest == "" { // "-" alone: the entry's node is on the next lines
+				lo, hi = i+1, end
+				for lo < hi && blank(at(lo)) {
+					lo++
+				}
+				if lo >= hi {
+					return found
+				}
+				ind = at(lo).indent
+			} else {
+				off := len(entry.content) - len(rest)
+				override = fastLine{indent: ind + off, content: entry.content[off:], raw: entry.raw, line: entry.line}
+				virtual = i
+				lo, hi, ind = i, end, ind+off
+			}
+			s++
+			continue
+		}
+		// A key; keys may themselves contain dots (label names). The
+		// virtual line of a compact entry has the same key as its table
+		// line, so the precomputed keys serve both.
+		matched := false
+		for j := lo; j < hi; j++ {
+			l := at(j)
+			if blank(l) || l.indent != ind {
+				continue
+			}
+			k := matchKeys(t.keys[j], segs, s)
+			if k == 0 || (j != virtual && isSeqEntry(l.content)) {
+				continue
+			}
+			found, matched = l.line, true
+			end := blockEnd(at, hi, j, ind)
+			lo, hi = j+1, end
+			for lo < hi && blank(at(lo)) {
+				lo++
+			}
+			if lo < hi {
+				ind = at(lo).indent
+			}
+			s += k
+			break
+		}
+		if !matched || lo >= hi {
+			return found
+		}
+	}
+	return found
+}
+
+// blockEnd is the index after the lines that belong to the entry at i
+// (indentation ind), searching up to hi: up to the next content line at
+// ind or shallower. A sequence at the same indentation under a key also
+// belongs to it.
+func blockEnd(at func(int) fastLine, hi, i, ind int) int {
+	keyLine := !isSeqEntry(at(i).content)
+	for j := i + 1; j < hi; j++ {
+		l := at(j)
+		if blank(l) {
+			continue
+		}
+		if l.indent < ind || (l.indent == ind && !(keyLine && isSeqEntry(l.content))) {
+			return j
+		}
+	}
+	return hi
+}
+
+// LineResolver finds field lines in the files objects were read from,
+// reading each file and splitting each document once.
+type LineResolver struct {
+	mu    sync.Mutex
+	files map[string][]resolverDoc // nil: the file is not readable
+	paths sync.Map                 // path -> []pathSegment; findings repeat paths
+}
+
+type resolverDoc struct {
+	chunk chunk
+	table docTable // split on first use
+	split bool
+}
+
+// NewLineResolver returns an empty resolver.
+func NewLineResolver() *LineResolver { return &LineResolver{files: map[string][]resolverDoc{}} }
+
+// Line returns the line of path in the object that starts at objLine in
+// file, or objLine when the field cannot be found.
+func (r *LineResolver) Line(file string, objLine int, path string) int {
+	if path == "" || objLine <= 0 || file == "" || file == "-" {
+		return objLine
+	}
+	table, start, ok := r.document(file, objLine)
+	if !ok {
+		return objLine
+	}
+	segs, ok := r.paths.Load(path)
+	if !ok {
+		segs, _ = r.paths.LoadOrStore(path, splitPath(path))
+	}
+	if l := fieldLineSegs(table, segs.([]pathSegment)); l > 0 {
+		return start + l - 1
+	}
+	return objLine
+}
+
+// document returns the line table of the document of file that holds
+// objLine, and the document's first line. Tables are immutable once made,
+// so callers walk them without the lock.
+func (r *LineResolver) document(file string, objLine int) (docTable, int, bool) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	docs, ok := r.files[file]
+	if !ok {
+		if data, err := os.ReadFile(file); err == nil && checkText(data) == nil {
+			for c := range splitDocuments(data) {
+				docs = append(docs, resolverDoc{chunk: c})
+			}
+		}
+		r.files[file] = docs
+	}
+	for i := len(docs) - 1; i >= 0; i-- {
+		d := &docs[i]
+		if d.chunk.line > objLine {
+			continue
+		}
+		if !d.split {
+			d.table, d.split = docLines(d.chunk.data), true
+		}
+		return d.table, d.chunk.line, true
+	}
+	return docTable{}, 0, false
+}
