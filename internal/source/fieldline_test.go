@@ -1,6 +1,9 @@
 package source
 
-import "testing"
+import (
+	"bytes"
+	"testing"
+)
 
 func TestFieldLine(t *testing.T) {
 	doc := `apiVersion: apps/v1
@@ -43,4 +46,19 @@ spec:
 			t.Errorf("%s: line %d, want %d", path, got, want)
 		}
 	}
+}
+
+// FuzzFieldLine: any document and any path give a line within the
+// document (or 0), never a panic; files can change between loading and
+// line resolution.
+func FuzzFieldLine(f *testing.F) {
+	f.Add([]byte("a:\n  b:\n  - c: 1\n    d: [x]\n  -\n    e: 2\n"), "a.b[1].e")
+	f.Add([]byte("- - x\n-\n"), "[0][0]")
+	f.Add([]byte("k.a.b: 1\n"), "k.a.b")
+	f.Fuzz(func(t *testing.T, doc []byte, path string) {
+		got := fieldLine(doc, path)
+		if got < 0 || got > bytes.Count(doc, []byte{'\n'})+1 {
+			t.Fatalf("line %d outside a %d-line document", got, bytes.Count(doc, []byte{'\n'})+1)
+		}
+	})
 }
