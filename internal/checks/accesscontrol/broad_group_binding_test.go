@@ -1,31 +1,16 @@
 package accesscontrol
 
 import (
-	"context"
 	"strings"
 	"testing"
 
 	"github.com/kubeharden/kubeharden/internal/check"
-	"github.com/kubeharden/kubeharden/internal/source"
+	"github.com/kubeharden/kubeharden/internal/check/checktest"
 )
 
 func findings(t *testing.T, manifest string) []check.Finding {
 	t.Helper()
-	cs, _ := Checks()
-	reg, err := check.NewRegistry(cs...)
-	if err != nil {
-		t.Fatal(err)
-	}
-	r, _ := check.NewRunner(reg, check.Options{})
-	res := source.ParseBytes("b.yaml", []byte(manifest))
-	if len(res.Errors) > 0 {
-		t.Fatal(res.Errors)
-	}
-	out, _, err := r.Evaluate(context.Background(), res.Objects, check.Settings{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	return out.Findings
+	return checktest.Run(t, []*check.Check{broadGroupBinding()}, check.Options{}, manifest)
 }
 
 func TestBroadGroupBinding(t *testing.T) {

@@ -6,6 +6,7 @@ import (
 	"testing"
 
 	"github.com/kubeharden/kubeharden/internal/check"
+	"github.com/kubeharden/kubeharden/internal/check/checktest"
 	"github.com/kubeharden/kubeharden/internal/source"
 )
 
@@ -128,23 +129,7 @@ func runCheck(t *testing.T, id, manifest string) []check.Finding {
 	if err != nil {
 		t.Fatal(err)
 	}
-	reg, err := check.NewRegistry(all...)
-	if err != nil {
-		t.Fatal(err)
-	}
-	runner, err := check.NewRunner(reg, check.Options{Selection: check.Selection{Only: []string{id}}})
-	if err != nil {
-		t.Fatal(err)
-	}
-	res := source.ParseBytes("case.yaml", []byte(manifest))
-	if len(res.Errors) > 0 {
-		t.Fatalf("manifest does not load: %v", res.Errors)
-	}
-	out, _, err := runner.Evaluate(context.Background(), res.Objects, check.Settings{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	return out.Findings
+	return checktest.Run(t, all, check.Options{Selection: check.Selection{Only: []string{id}}}, manifest)
 }
 
 func TestChecks(t *testing.T) {

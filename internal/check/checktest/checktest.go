@@ -1,0 +1,34 @@
+// Package checktest runs catalogue checks on inline manifests, for the
+// table tests of the check packages.
+package checktest
+
+import (
+	"context"
+	"testing"
+
+	"github.com/kubeharden/kubeharden/internal/check"
+	"github.com/kubeharden/kubeharden/internal/source"
+)
+
+// Run evaluates checks (with opts) on the objects of manifest and returns
+// the findings. A manifest that does not load fails the test.
+func Run(t testing.TB, checks []*check.Check, opts check.Options, manifest string) []check.Finding {
+	t.Helper()
+	reg, err := check.NewRegistry(checks...)
+	if err != nil {
+		t.Fatal(err)
+	}
+	runner, err := check.NewRunner(reg, opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	res := source.ParseBytes("case.yaml", []byte(manifest))
+	if len(res.Errors) > 0 {
+		t.Fatalf("manifest does not load: %v", res.Errors)
+	}
+	out, _, err := runner.Evaluate(context.Background(), res.Objects, check.Settings{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return out.Findings
+}
