@@ -136,6 +136,26 @@ func TestUsageErrors(t *testing.T) {
 
 // TestBadInput: every unreadable input is reported with its path, the
 // rest is still scanned, and the exit code is 2.
+// TestErrorMessages: errors say what is wrong with which input.
+func TestErrorMessages(t *testing.T) {
+	cases := []struct {
+		args []string
+		want string
+	}{
+		{[]string{"snapshot"}, "snapshot needs -o FILE"},
+		{[]string{"snapshot", "-o", "x.json", "extra-arg"}, "unknown command"},
+		{[]string{"scan", "--snapshot", "testdata/chart/values.yaml"}, "testdata/chart/values.yaml is not a kubeharden snapshot"},
+		{[]string{"scan", "testdata/chart", "--kube-version", "not-a-version"}, "--kube-version"},
+		{[]string{"scan", "--cluster", "--kubeconfig", "testdata/missing.kubeconfig"}, "missing.kubeconfig"},
+	}
+	for _, tc := range cases {
+		r := run(t, "", tc.args...)
+		if r.code != ExitError || !strings.Contains(r.stdout+r.stderr, tc.want) {
+			t.Errorf("%v: exit %d, output %q; want exit 2 mentioning %q", tc.args, r.code, r.stdout+r.stderr, tc.want)
+		}
+	}
+}
+
 func TestBadInput(t *testing.T) {
 	dir := t.TempDir()
 	files := map[string]string{
