@@ -1,0 +1,112 @@
+package rbac
+
+import (
+	"cmp"
+	"slices"
+	"strings"
+
+	"k8s.io/apimachinery/pkg/runtime"
+
+	apiextensionsv1 "k8s.io/apiextensions-apiserver/pkg/apis/apiextensions/v1"
+
+	"github.com/kubeharden/kubeharden/internal/source"
+)
+
+// APIResource is one resource type: its group, plural name, the names a
+// user may type for it, whether it is namespaced, and its subresources.
+type APIResource struct {
+	Group        string   `json:"group"`
+	Resource     string   `json:"resource"`
+	Singular     string   `json:"singular,omitempty"`
+	ShortNames   []string `json:"shortNames,omitempty"`
+	Namespaced   bool     `json:"namespaced"`
+	Verbs        []string `json:"verbs,omitempty"`
+	Subresources []string `json:"subresources,omitempty"`
+}
+
+// ResourceCatalog is the resource types of Kubernetes itself (from the
+// bootstrap data's discovery) plus the CustomResourceDefinitions in the
+// input.
+type ResourceCatalog struct {
+	all    []APIResource
+	byName map[string][]int // plural, singular or short name -> indexes
+}
+
+func newResourceCatalog(crds []*source.Object) *ResourceCatalog {
+	c := &ResourceCatalog{byName: map[string][]int{}}
+	for _, r := range defaults().Resources {
+		c.add(r)
+	}
+	for _, o := range crds {
+		var crd apiextensionsv1.CustomResourceDefinition
+		if runtime.DefaultUnstructuredConverter.FromUnstructured(o.Body, &crd) != nil || crd.Spec.Names.Plural == "" {
+			continue
+		}
+		r := APIResource{
+			Group: crd.Spec.Group, Resource: crd.Spec.Names.Plural, Singular: crd.Spec.Names.Singular,
+			ShortNames: crd.Spec.Names.ShortNames, Namespaced: crd.Spec.Scope != apiextensionsv1.ClusterScoped,
+			Verbs: []string{"create", "delete", "deletecollection", "get", "list", "patch", "update", "watch"},
+		}
+		for _, v := range crd.Spec.Versions {
+			if v.Subresources != nil {
+				if v.Subresources.Status != nil && !slices.Contains(r.Subresources, "status") {
+					r.Subresources = append(r.Subresources, "status")
+				}
+				if v.Subresources.Scale != nil && !slices.Contains(r.Subresources, "scale") {
+					r.Subresources = append(r.Subresources, "scale")
+				}
+			}
+		}
+		c.add(r)
+	}
+	return c
+}
+
+func (c *ResourceCatalog) add(r APIResource) {
+	for _, i := range c.byName[r.Resource] {
+		if c.all[i].Group == r.Group {
+			return
+		}
+	}
+	i := len(c.all)
+	c.all = append(c.all, r)
+	names := append([]string{r.Resource, r.Singular}, r.ShortNames...)
+	for _, n := range names {
+		if n != "" && !slices.Contains(c.byName[n], i) {
+			c.byName[n] = append(c.byName[n], i)
+		}
+	}
+}
+
+// All returns every resource type, sorted by group and name.
+func (c *ResourceCatalog) All() []APIResource {
+	out := slices.Clone(c.all)
+	slices.SortFunc(out, func(a, b APIResource) int {
+		return cmp.Or(cmp.Compare(a.Group, b.Group), cmp.Compare(a.Resource, b.Resource))
+	})
+	return out
+}
+
+// Lookup returns the resource types a name (plural, singular or short)
+// may mean; core and then the shortest group first, as kubectl prefers.
+func (c *ResourceCatalog) Lookup(name string) []APIResource {
+	var out []APIResource
+	for _, i := range c.byName[strings.ToLower(name)] {
+		out = append(out, c.all[i])
+	}
+	slices.SortStableFunc(out, func(a, b APIResource) int {
+		return cmp.Or(cmp.Compare(len(a.Group), len(b.Group)), cmp.Compare(a.Group, b.Group))
+	})
+	return out
+}
+
+// Namespaced reports whether group/resource is namespaced; unknown
+// resources are taken as namespaced (RoleBindings may grant them).
+func (c *ResourceCatalog) Namespaced(group, resource string) bool {
+	for _, i := range c.byName[resource] {
+		if c.all[i].Group == group && c.all[i].Resource == resource {
+			return c.all[i].Namespaced
+		}
+	}
+	return true
+}
