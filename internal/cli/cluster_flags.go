@@ -21,11 +21,17 @@ type clusterFlags struct {
 }
 
 func (c *clusterFlags) register(fl *pflag.FlagSet) {
-	fl.StringVar(&c.kubeconfig, "kubeconfig", "", "kubeconfig file (default: $KUBECONFIG, then ~/.kube/config, then in-cluster)")
-	fl.StringVar(&c.context, "context", "", "kubeconfig context (default: the current context)")
 	fl.StringVarP(&c.namespace, "namespace", "n", "", "read only this namespace's objects (default: all namespaces and cluster-scoped objects)")
 	fl.StringSliceVar(&c.excludeNamespaces, "exclude-namespaces", nil, "namespaces to skip")
 	fl.StringSliceVar(&c.kinds, "kinds", nil, "list only these kinds or resources (e.g. Deployment,Role)")
+	c.registerConnection(fl)
+}
+
+// registerConnection registers only how to reach the cluster, for commands
+// that read a fixed set of kinds and use -n for something else.
+func (c *clusterFlags) registerConnection(fl *pflag.FlagSet) {
+	fl.StringVar(&c.kubeconfig, "kubeconfig", "", "kubeconfig file (default: $KUBECONFIG, then ~/.kube/config, then in-cluster)")
+	fl.StringVar(&c.context, "context", "", "kubeconfig context (default: the current context)")
 	fl.Float32Var(&c.qps, "qps", 50, "API requests per second")
 	fl.IntVar(&c.burst, "burst", 100, "API request burst")
 	fl.DurationVar(&c.timeout, "timeout", 10*time.Minute, "give up reading the cluster after this long")

@@ -160,13 +160,24 @@ func (f *scanFlags) plan(stdio IO, log *slog.Logger) (*scanPlan, error) {
 // load reads every input the command names: paths, a snapshot, the live
 // cluster. Facts about the cluster come from the snapshot or the cluster.
 func (f *scanFlags) load(ctx context.Context, stdio IO, log *slog.Logger, maxSize int64, args []string) (*source.Result, *check.ClusterFacts, error) {
+	var co *source.ClusterOptions
+	if f.cluster {
+		o := f.clusterFlags.options(stdio.Err, stdio.ErrIsTerminal)
+		co = &o
+	}
+	return loadInputs(ctx, log, source.Options{MaxFileSize: maxSize, Stdin: stdio.In, Helm: f.helm}, args, f.snapshot, co)
+}
+
+// loadInputs reads paths (with opts), a snapshot file and the live cluster
+// cluster describes (when not nil), in that order.
+func loadInputs(ctx context.Context, log *slog.Logger, opts source.Options, paths []string, snapshot string, cluster *source.ClusterOptions) (*source.Result, *check.ClusterFacts, error) {
 	loaded := &source.Result{}
-	if len(args) > 0 {
-		loaded = source.Load(ctx, source.Options{MaxFileSize: maxSize, Stdin: stdio.In, Helm: f.helm}, args...)
+	if len(paths) > 0 {
+		loaded = source.Load(ctx, opts, paths...)
 	}
 	var facts *check.ClusterFacts
-	if f.snapshot != "" {
-		snap, info, err := source.LoadSnapshot(f.snapshot)
+	if snapshot != "" {
+		snap, info, err := source.LoadSnapshot(snapshot)
 		if err != nil {
 			return nil, nil, usageError("%v", err)
 		}
@@ -174,8 +185,8 @@ func (f *scanFlags) load(ctx context.Context, stdio IO, log *slog.Logger, maxSiz
 		loaded.Objects = append(loaded.Objects, snap.Objects...)
 		loaded.Errors = append(loaded.Errors, snap.Errors...)
 	}
-	if f.cluster {
-		live, info, err := source.LoadCluster(ctx, f.clusterFlags.options(stdio.Err, stdio.ErrIsTerminal))
+	if cluster != nil {
+		live, info, err := source.LoadCluster(ctx, *cluster)
 		if err != nil {
 			return nil, nil, &exitError{code: ExitError, err: err}
 		}

@@ -157,7 +157,7 @@ func (w *World) Escalation(objs []*source.Object) *Graph {
 	for s := range subjects {
 		g.subjects = append(g.subjects, s)
 	}
-	slices.SortFunc(g.subjects, compareSubjects)
+	slices.SortFunc(g.subjects, CompareSubjects)
 	for _, s := range g.subjects {
 		from := in.node(s)
 		g.edges[from] = w.edgesOf(from, IdentityOf(s), facts, in)
@@ -601,7 +601,7 @@ func (w *World) knownUsersAndGroups() []Subject {
 	for s := range set {
 		out = append(out, s)
 	}
-	slices.SortFunc(out, compareSubjects)
+	slices.SortFunc(out, CompareSubjects)
 	return out
 }
 

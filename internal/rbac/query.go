@@ -163,11 +163,12 @@ func (w *World) WhoCan(req Request, allNamespaces bool) []Answer {
 		slices.SortFunc(a.Grants, compareGrants)
 		out = append(out, *a)
 	}
-	slices.SortFunc(out, func(a, b Answer) int { return compareSubjects(a.Subject, b.Subject) })
+	slices.SortFunc(out, func(a, b Answer) int { return CompareSubjects(a.Subject, b.Subject) })
 	return out
 }
 
-func compareSubjects(a, b Subject) int {
+// CompareSubjects orders subjects by kind, namespace and name.
+func CompareSubjects(a, b Subject) int {
 	return cmp.Or(cmp.Compare(a.Kind, b.Kind), cmp.Compare(a.Namespace, b.Namespace), cmp.Compare(a.Name, b.Name))
 }
 

@@ -247,7 +247,8 @@ rules: [{apiGroups: [gateway.networking.k8s.io], resources: ["*"], verbs: [get]}
 			t.Errorf("ParseResource(%q) = %+v, %v; want %+v", in, got, err, want)
 		}
 	}
-	if _, err := w.ParseResource("frobnicators"); err == nil {
+	plain, _ := world(t, sample)
+	if _, err := plain.ParseResource("frobnicators"); err == nil {
 		t.Error("an unknown resource no rule names is an error")
 	}
 }

@@ -127,18 +127,28 @@ func (w *World) ParseResource(s string) ([]Request, error) {
 		// kubectl's preference: the first match (core, then shortest group).
 		return []Request{{Resource: known[0].Resource, APIGroup: known[0].Group, Subresource: sub}}, nil
 	}
-	var groups []string
+	// Groups where a rule names the resource; failing that, groups where a
+	// (non-bootstrap) rule grants every resource.
+	var named, starred []string
 	for _, r := range w.roles {
 		for _, rule := range r.Rules {
-			if !slices.Contains(rule.Resources, res) && !slices.Contains(rule.Resources, rbacv1.ResourceAll) {
-				continue
+			target := &named
+			if !slices.Contains(rule.Resources, res) {
+				if !slices.Contains(rule.Resources, rbacv1.ResourceAll) || r.Bootstrap() {
+					continue
+				}
+				target = &starred
 			}
 			for _, g := range rule.APIGroups {
-				if g != rbacv1.APIGroupAll && !slices.Contains(groups, g) {
-					groups = append(groups, g)
+				if g != rbacv1.APIGroupAll && !slices.Contains(*target, g) {
+					*target = append(*target, g)
 				}
 			}
 		}
+	}
+	groups := named
+	if len(groups) == 0 {
+		groups = starred
 	}
 	if len(groups) == 0 {
 		return nil, fmt.Errorf("resource %q is not known: name its API group as %s.GROUP", res, res)

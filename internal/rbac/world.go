@@ -111,6 +111,10 @@ type World struct {
 
 	grantIndexOnce sync.Once
 	grantIndex     map[[2]string][]grantRef
+	boundOnce      sync.Once
+	bound          map[RoleRef][]*Binding
+	byObjectOnce   sync.Once
+	byObject       map[*source.Object]*Binding
 }
 
 // Options tune Build.
@@ -336,3 +340,67 @@ func (w *World) BindingsOf(id Identity) []*Binding {
 // isSystemName reports whether a role or binding name is one of
 // Kubernetes' own.
 func isSystemName(name string) bool { return strings.HasPrefix(name, "system:") }
+
+// BindingsTo returns the bindings whose roleRef names ref.
+func (w *World) BindingsTo(ref RoleRef) []*Binding {
+	w.boundOnce.Do(func() {
+		w.bound = map[RoleRef][]*Binding{}
+		for _, b := range w.bindings {
+			w.bound[b.RoleRef] = append(w.bound[b.RoleRef], b)
+		}
+	})
+	return w.bound[ref]
+}
+
+// RoleOf returns the role read from o, or nil when o is not a role of the
+// world.
+func (w *World) RoleOf(o *source.Object) *Role {
+	ref := RoleRef{Kind: o.Kind(), Name: o.Name()}
+	if ref.Kind == "Role" {
+		ref.Namespace = o.Namespace()
+	}
+	r := w.roles[ref]
+	if r == nil || r.Object != o {
+		return nil
+	}
+	return r
+}
+
+// BindingOf returns the binding read from o, or nil.
+func (w *World) BindingOf(o *source.Object) *Binding {
+	w.byObjectOnce.Do(func() {
+		w.byObject = make(map[*source.Object]*Binding, len(w.bindings))
+		for _, b := range w.bindings {
+			if b.Object != nil {
+				w.byObject[b.Object] = b
+			}
+		}
+	})
+	return w.byObject[o]
+}
+
+// OwnRules are the rules written in the role itself (an aggregated role's
+// effective rules come from the roles it aggregates).
+func (r *Role) OwnRules() []rbacv1.PolicyRule { return r.ownRules }
+
+// Bootstrap reports whether the role is one of Kubernetes' defaults
+// (labelled kubernetes.io/bootstrapping=rbac-defaults, or known without a
+// cluster).
+func (r *Role) Bootstrap() bool { return r.Default || r.labels["kubernetes.io/bootstrapping"] == "rbac-defaults" }
+
+// Bootstrap reports whether the binding is one of Kubernetes' defaults.
+func (b *Binding) Bootstrap() bool {
+	return b.Object != nil && b.Object.Labels()["kubernetes.io/bootstrapping"] == "rbac-defaults"
+}
+
+// SubjectsOf returns the binding's subjects as Subjects (service accounts'
+// namespaces defaulted), with their index in the binding.
+func (b *Binding) SubjectsOf() (out []Subject, index []int) {
+	for i, s := range b.Subjects {
+		if subj, ok := subjectOf(s, b.Namespace); ok {
+			out = append(out, subj)
+			index = append(index, i)
+		}
+	}
+	return out, index
+}

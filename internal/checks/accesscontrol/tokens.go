@@ -1,0 +1,116 @@
+package accesscontrol
+
+import (
+	"fmt"
+	"strings"
+
+	corev1 "k8s.io/api/core/v1"
+	rbacv1 "k8s.io/api/rbac/v1"
+
+	"github.com/kubeharden/kubeharden/internal/check"
+	"github.com/kubeharden/kubeharden/internal/inventory"
+	"github.com/kubeharden/kubeharden/internal/rbac"
+	"github.com/kubeharden/kubeharden/internal/source"
+)
+
+func serviceAccountTokenSecret() *check.Check {
+	return &check.Check{
+		Metadata: check.Metadata{
+			ID: "service-account-token-secret", Title: "Long-lived service-account token Secret", Severity: check.Medium, Category: check.AccessControl,
+			Frameworks:  check.Frameworks{NSA: []string{"Use short-lived service account tokens"}, MITRE: []string{mitreCredentials}},
+			Description: "A Secret of type kubernetes.io/service-account-token holds a token that never expires and is readable by anyone who can read Secrets in the namespace. Pods get short-lived, audience-bound tokens through the TokenRequest API without it.",
+			Remediation: "Delete the Secret and use projected service-account tokens (the default for pods) or `kubectl create token` for clients outside the cluster.",
+		},
+		Kinds: []string{"Secret"},
+		Object: func(_ *check.Env, o *source.Object) []check.Result {
+			if o.Group() != "" {
+				return nil
+			}
+			if t, _ := o.Body["type"].(string); t != string(corev1.SecretTypeServiceAccountToken) {
+				return nil
+			}
+			sa := o.Annotations()[corev1.ServiceAccountNameKey]
+			return []check.Result{{Path: "type", Message: fmt.Sprintf("Secret %s/%s holds a long-lived token of service account %q", o.Namespace(), o.Name(), sa)}}
+		},
+	}
+}
+
+// powers lists the dangerous permission classes an identity holds
+// (cluster-wide or in namespace ns), by title.
+func powers(w *rbac.World, id rbac.Identity, ns string) []string {
+	var out []string
+	for _, risk := range permissionRisks() {
+		if risk.Severity < check.High {
+			continue
+		}
+		for _, q := range risk.requests {
+			q.Namespace = ""
+			ok, _ := w.Allowed(id, q)
+			if !ok && w.Resources().Namespaced(q.APIGroup, q.Resource) {
+				q.Namespace = ns
+				ok, _ = w.Allowed(id, q)
+			}
+			if ok {
+				scope := "cluster-wide"
+				if q.Namespace != "" {
+					scope = "in " + ns
+				}
+				out = append(out, risk.what+" "+scope)
+				break
+			}
+		}
+	}
+	return out
+}
+
+func powerfulTokenMounted() *check.Check {
+	return &check.Check{
+		Metadata: check.Metadata{
+			ID: "powerful-token-automounted", Title: "Pod mounts the token of a powerful service account", Severity: check.High, Category: check.AccessControl,
+			Frameworks:  check.Frameworks{CIS: []string{"5.1.6"}, NSA: []string{nsaRBAC}, MITRE: []string{mitreCredentials, mitreValidAccounts}},
+			Description: "The pod's containers get the API token of a service account that holds dangerous permissions (reading Secrets, creating workloads, exec, bind/escalate/impersonate, nodes/proxy, …) or can escalate to cluster-admin-equivalent power: whoever compromises the container has them.",
+			Remediation: "Set automountServiceAccountToken: false unless the application calls the API, and give the service account only what the application needs.",
+		},
+		Pod: func(env *check.Env, p *inventory.Pod) []check.Result {
+			ns := p.Object.Namespace()
+			sa := p.Spec.ServiceAccountName
+			if sa == "" {
+				sa = p.Spec.DeprecatedServiceAccount
+			}
+			if sa == "" {
+				sa = "default"
+			}
+			if v := p.Spec.AutomountServiceAccountToken; v != nil && !*v {
+				return nil
+			}
+			w := worldOf(env)
+			if p.Spec.AutomountServiceAccountToken == nil && accountDisablesAutomount(env, ns, sa) {
+				return nil
+			}
+			subj := rbac.Subject{Kind: rbacv1.ServiceAccountKind, Namespace: ns, Name: sa}
+			if ns == "" || subj.IsSystem() {
+				return nil
+			}
+			what := powers(w, rbac.IdentityOf(subj), ns)
+			if paths := graphOf(env).Paths(subj); len(paths) > 0 {
+				what = append([]string{"gain cluster-admin-equivalent power (" + paths[0].Describe() + ")"}, what...)
+			}
+			if len(what) == 0 {
+				return nil
+			}
+			return []check.Result{{
+				Path:    p.SpecPath + ".automountServiceAccountToken",
+				Message: fmt.Sprintf("the token of service account %s/%s is mounted, and it can %s", ns, sa, strings.Join(what, "; ")),
+			}}
+		},
+	}
+}
+
+func accountDisablesAutomount(env *check.Env, ns, name string) bool {
+	sa, ok := env.Inventory.Get(inventory.Key{Kind: "ServiceAccount", Namespace: ns, Name: name})
+	if !ok {
+		return false
+	}
+	v, set := sa.Body["automountServiceAccountToken"].(bool)
+	return set && !v
+}
