@@ -386,7 +386,9 @@ func (r *Role) OwnRules() []rbacv1.PolicyRule { return r.ownRules }
 // Bootstrap reports whether the role is one of Kubernetes' defaults
 // (labelled kubernetes.io/bootstrapping=rbac-defaults, or known without a
 // cluster).
-func (r *Role) Bootstrap() bool { return r.Default || r.labels["kubernetes.io/bootstrapping"] == "rbac-defaults" }
+func (r *Role) Bootstrap() bool {
+	return r.Default || r.labels["kubernetes.io/bootstrapping"] == "rbac-defaults"
+}
 
 // Bootstrap reports whether the binding is one of Kubernetes' defaults.
 func (b *Binding) Bootstrap() bool {

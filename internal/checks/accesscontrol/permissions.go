@@ -87,7 +87,7 @@ func permissionRisks() []permissionRisk {
 				Frameworks:  check.Frameworks{CIS: []string{"5.1.10"}, NSA: []string{nsaRBAC}, MITRE: []string{mitrePrivEscalation}},
 				Description: "nodes/proxy reaches the kubelet API of every node, whose exec and run endpoints bypass admission and audit: a shell in any pod, including control-plane pods.",
 				Remediation: "Remove nodes/proxy; monitoring agents need nodes/metrics and nodes/stats only."},
-			what: "reach every kubelet's API through nodes/proxy",
+			what:     "reach every kubelet's API through nodes/proxy",
 			requests: each([]string{"get", "create"}, "", "nodes/proxy"),
 		},
 		{
@@ -138,7 +138,7 @@ func permissionRisks() []permissionRisk {
 				Frameworks:  check.Frameworks{NSA: []string{nsaRBAC}},
 				Description: "Writing CustomResourceDefinitions can delete every custom resource of a type or change its schema and conversion webhook.",
 				Remediation: "Limit CRD changes to cluster administrators and the operators that own them."},
-			what: "create or change CustomResourceDefinitions",
+			what:     "create or change CustomResourceDefinitions",
 			requests: each(write, "apiextensions.k8s.io", "customresourcedefinitions"),
 		},
 		{
@@ -146,7 +146,7 @@ func permissionRisks() []permissionRisk {
 				Frameworks:  check.Frameworks{NSA: []string{nsaRBAC}},
 				Description: "Updating a Namespace can change its pod-security.kubernetes.io labels, switching Pod Security admission off for it; deleting one deletes everything in it.",
 				Remediation: "Limit namespace changes to cluster administrators; tenants rarely need more than get."},
-			what: "change or delete namespaces (and their Pod Security labels)",
+			what:     "change or delete namespaces (and their Pod Security labels)",
 			requests: each([]string{"update", "patch", "delete"}, "", "namespaces"),
 		},
 		{
@@ -154,7 +154,7 @@ func permissionRisks() []permissionRisk {
 				Frameworks:  check.Frameworks{CIS: []string{"5.1.9"}, NSA: []string{nsaRBAC}, MITRE: []string{"T1611"}},
 				Description: "A PersistentVolume can be a hostPath: whoever creates one can mount any directory of the node into a pod.",
 				Remediation: "Use StorageClasses and dynamic provisioning; limit PersistentVolume creation to administrators."},
-			what: "create PersistentVolumes (which may be hostPaths)",
+			what:     "create PersistentVolumes (which may be hostPaths)",
 			requests: each([]string{"create"}, "", "persistentvolumes"),
 		},
 	}
