@@ -41,6 +41,10 @@ type Metadata struct {
 	// the control plane (kube-apiserver, etcd, ...), whose role requires
 	// host networking, host paths and root. See docs/checks.md.
 	ControlPlane bool `json:"-"`
+	// LiveClusterOnly marks checks that report only on live clusters and
+	// snapshots, where the whole set of objects is known (cluster checks
+	// are live-cluster-only by nature).
+	LiveClusterOnly bool `json:"-"`
 }
 
 // Check is a catalogue entry: metadata plus a pure function over the view

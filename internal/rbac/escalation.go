@@ -166,7 +166,7 @@ func (w *World) Escalation(objs []*source.Object) *Graph {
 		from := Node{Kind: NodeNamespaceAccounts, Namespace: ns}
 		for _, name := range facts.accounts[ns] {
 			to := in.node(Subject{Kind: rbacv1.ServiceAccountKind, Namespace: ns, Name: name})
-			g.edges[from] = append(g.edges[from], Edge{From: from, To: to, Technique: TechCreateWorkload, Detail: "use service account " + ns + "/" + name})
+			g.edges[from] = append(g.edges[from], Edge{From: from, To: to, Technique: TechCreateWorkload, Detail: "run a pod as " + to.String()})
 		}
 		admin := Node{Kind: NodeNamespaceAdmin, Namespace: ns}
 		g.edges[admin] = []Edge{{From: admin, To: from, Technique: TechNamespaceAdmin, Detail: "create pods in " + ns}}
@@ -422,7 +422,7 @@ func (w *World) edgesOf(from Node, id Identity, f *escalationFacts, in interner)
 			}
 			for _, sa := range f.podAccounts[ns] {
 				edge(in.node(Subject{Kind: rbacv1.ServiceAccountKind, Namespace: ns, Name: sa}), TechExecIntoPod,
-					fmt.Sprintf("%s into pods running as %s in %s", sub, sa, ns), grantsIn(sc, ns))
+					fmt.Sprintf("%s into pods running as serviceaccount:%s:%s", sub, ns, sa), grantsIn(sc, ns))
 			}
 		}
 	}
@@ -437,7 +437,7 @@ func (w *World) edgesOf(from Node, id Identity, f *escalationFacts, in interner)
 				if g := p.allowed(req); len(g) > 0 {
 					for _, sa := range secrets[name] {
 						edge(in.node(Subject{Kind: rbacv1.ServiceAccountKind, Namespace: ns, Name: sa}), TechReadTokenSecrets,
-							fmt.Sprintf("%s Secret %s/%s (token of %s)", v, ns, name, sa), g)
+							fmt.Sprintf("%s Secret %s/%s, a token of serviceaccount:%s:%s", v, ns, name, ns, sa), g)
 					}
 					break
 				}
@@ -469,7 +469,7 @@ func (w *World) edgesOf(from Node, id Identity, f *escalationFacts, in interner)
 		for _, name := range names {
 			if g := p.allowed(Request{Verb: "create", Resource: "serviceaccounts", Subresource: "token", Namespace: ns, Name: name}); len(g) > 0 {
 				edge(in.node(Subject{Kind: rbacv1.ServiceAccountKind, Namespace: ns, Name: name}), TechTokenRequest,
-					fmt.Sprintf("create serviceaccounts/token for %s/%s", ns, name), g)
+					fmt.Sprintf("create a token for serviceaccount:%s:%s", ns, name), g)
 			}
 		}
 	}
@@ -562,7 +562,7 @@ func (w *World) impersonationEdges(p *perms, edge func(Node, Technique, string, 
 		for _, name := range f.accounts[ns] {
 			if g := imp("serviceaccounts", name, ns); len(g) > 0 {
 				edge(in.node(Subject{Kind: rbacv1.ServiceAccountKind, Namespace: ns, Name: name}), TechImpersonate,
-					fmt.Sprintf("impersonate serviceaccount %s/%s", ns, name), g)
+					fmt.Sprintf("impersonate serviceaccount:%s:%s", ns, name), g)
 			}
 		}
 	}
@@ -705,11 +705,7 @@ func (g *Graph) nodeOf(s Subject) (Node, bool) {
 func (p Path) Describe() string {
 	parts := make([]string, 0, len(p.Edges))
 	for _, e := range p.Edges {
-		step := e.Detail
-		if e.To.Kind == NodeSubject {
-			step += " → " + e.To.String()
-		}
-		parts = append(parts, step)
+		parts = append(parts, e.Detail)
 	}
 	return strings.Join(parts, " → ")
 }

@@ -32,7 +32,7 @@ func WriteCatalogue(w io.Writer, f Format, checks []*check.Check) error {
 	case JSON:
 		entries := make([]catalogueEntry, 0, len(checks))
 		for _, c := range checks {
-			entries = append(entries, catalogueEntry{Metadata: c.Metadata, Enabled: !c.Optional, LiveClusterOnly: c.Cluster != nil})
+			entries = append(entries, catalogueEntry{Metadata: c.Metadata, Enabled: !c.Optional, LiveClusterOnly: c.Cluster != nil || c.LiveClusterOnly})
 		}
 		enc := json.NewEncoder(w)
 		enc.SetIndent("", "  ")
@@ -69,7 +69,7 @@ func writeCatalogueMarkdown(w io.Writer, checks []*check.Check) error {
 		if c.ControlPlane {
 			ew.printf(", applies to control-plane pods")
 		}
-		if c.Cluster != nil {
+		if c.Cluster != nil || c.LiveClusterOnly {
 			ew.printf(", live clusters only (`scan --cluster`, or a snapshot)")
 		}
 		ew.printf(".\n\n%s\n\n**Fix:** %s\n", c.Description, c.Remediation)

@@ -7,6 +7,7 @@ import (
 	"testing"
 
 	"github.com/kubeharden/kubeharden/internal/check"
+	"github.com/kubeharden/kubeharden/internal/inventory"
 	"github.com/kubeharden/kubeharden/internal/source"
 )
 
@@ -31,4 +32,36 @@ func Run(t testing.TB, checks []*check.Check, opts check.Options, manifest strin
 		t.Fatal(err)
 	}
 	return out.Findings
+}
+
+// RunCluster is Run with the objects presented as a live cluster's (a
+// cluster at 127.0.0.1 with no further facts), for checks that report only
+// on live clusters and snapshots.
+func RunCluster(t testing.TB, checks []*check.Check, opts check.Options, manifest string) []check.Finding {
+	t.Helper()
+	reg, err := check.NewRegistry(checks...)
+	if err != nil {
+		t.Fatal(err)
+	}
+	runner, err := check.NewRunner(reg, opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	res := source.ParseBytes("case.yaml", []byte(manifest))
+	if len(res.Errors) > 0 {
+		t.Fatalf("manifest does not load: %v", res.Errors)
+	}
+	env := check.NewEnv(inventory.Build(res.Objects), check.Settings{})
+	env.Cluster = &check.ClusterFacts{Host: "https://127.0.0.1"}
+	out, err := runner.Run(context.Background(), env)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var findings []check.Finding
+	for _, f := range out.Findings {
+		if f.Object.Kind != "Cluster" {
+			findings = append(findings, f)
+		}
+	}
+	return findings
 }

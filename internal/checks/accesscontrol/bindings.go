@@ -106,9 +106,10 @@ func bindingMissingRole() *check.Check {
 	return &check.Check{
 		Metadata: check.Metadata{
 			ID: "rbac-binding-missing-role", Title: "Binding to a role that does not exist", Severity: check.Low, Category: check.AccessControl,
-			Frameworks:  check.Frameworks{NSA: []string{nsaRBAC}},
-			Description: "A binding whose role does not exist grants nothing today, and grants whatever a role of that name will hold once someone creates it. Reported on live clusters and snapshots only, where the whole set of roles is known.",
-			Remediation: "Delete the binding, or create the role it expects.",
+			Frameworks:      check.Frameworks{NSA: []string{nsaRBAC}},
+			Description:     "A binding whose role does not exist grants nothing today, and grants whatever a role of that name will hold once someone creates it. Reported on live clusters and snapshots only, where the whole set of roles is known.",
+			Remediation:     "Delete the binding, or create the role it expects.",
+			LiveClusterOnly: true,
 		},
 		Kinds: bindingKinds,
 		Object: func(env *check.Env, o *source.Object) []check.Result {

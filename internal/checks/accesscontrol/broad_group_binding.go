@@ -2,6 +2,7 @@ package accesscontrol
 
 import (
 	"fmt"
+	"strings"
 
 	"github.com/kubeharden/kubeharden/internal/check"
 	"github.com/kubeharden/kubeharden/internal/source"
@@ -28,7 +29,7 @@ func broadGroupBinding() *check.Check {
 		Metadata: check.Metadata{
 			ID: "broad-group-binding", Title: "Role bound to all authenticated or anonymous users", Severity: check.High, Category: check.AccessControl,
 			Frameworks:  check.Frameworks{CIS: []string{"5.1.1", "5.1.3"}, NSA: []string{"Use RBAC with least privilege"}, MITRE: []string{"T1078"}},
-			Description: "A RoleBinding or ClusterRoleBinding whose subject is system:authenticated or system:unauthenticated grants its role to every user and service account (or to anonymous callers). Only the discovery roles Kubernetes binds by default are expected there.",
+			Description: "A RoleBinding or ClusterRoleBinding whose subject is the group system:authenticated or system:unauthenticated, or the user system:anonymous, grants its role to every user and service account (or to anonymous callers). Only the discovery roles Kubernetes binds by default are expected there.",
 			Remediation: "Bind the role to the specific users, groups or service accounts that need it, and remove system:authenticated / system:unauthenticated from the subjects.",
 		},
 		Kinds: []string{"RoleBinding", "ClusterRoleBinding"},
@@ -49,7 +50,10 @@ func broadGroupBinding() *check.Check {
 				kind, _ := subj["kind"].(string)
 				name, _ := subj["name"].(string)
 				who, broad := broadGroups[name]
-				if kind != "Group" || !broad {
+				switch {
+				case kind == "User" && name == "system:anonymous":
+					who = "every anonymous request"
+				case kind != "Group" || !broad:
 					continue
 				}
 				scope := "cluster-wide"
@@ -58,7 +62,7 @@ func broadGroupBinding() *check.Check {
 				}
 				out = append(out, check.Result{
 					Path:    fmt.Sprintf("subjects[%d]", i),
-					Message: fmt.Sprintf("%s %q is granted to group %s (%s), %s", roleKind, role, name, who, scope),
+					Message: fmt.Sprintf("%s %q is granted to %s %s (%s), %s", roleKind, role, strings.ToLower(kind), name, who, scope),
 				})
 			}
 			return out

@@ -225,12 +225,10 @@ func (risk permissionRisk) check() *check.Check {
 			var out []check.Result
 			for i := range r.OwnRules() {
 				rule := &r.OwnRules()[i]
-				var allowed []string
+				var allowed []rbac.Request
 				for _, q := range risk.requests {
 					if namesResource(rule) && rbac.RuleAllows(rule, q) {
-						if s := q.Verb + " " + resourceName(q); !slices.Contains(allowed, s) {
-							allowed = append(allowed, s)
-						}
+						allowed = append(allowed, q)
 					}
 				}
 				if len(allowed) == 0 {
@@ -238,7 +236,7 @@ func (risk permissionRisk) check() *check.Check {
 				}
 				res := check.Result{
 					Path:    fmt.Sprintf("rules[%d]", i),
-					Message: fmt.Sprintf("%s can %s (%s), %s; %s", r.RoleRef, risk.what, strings.Join(allowed, ", "), scopeWord(clusterWide, r), bound),
+					Message: fmt.Sprintf("%s can %s (%s), %s; %s", r.RoleRef, risk.what, summarize(allowed), scopeWord(clusterWide, r), bound),
 				}
 				if !clusterWide && risk.namespaced != 0 {
 					res.Severity = risk.namespaced
@@ -248,6 +246,36 @@ func (risk permissionRisk) check() *check.Check {
 			return out
 		},
 	}
+}
+
+// summarize writes requests compactly: resources with the same verbs
+// together ("create,update roles, clusterroles; get secrets").
+func summarize(reqs []rbac.Request) string {
+	var resources []string
+	verbs := map[string][]string{}
+	for _, q := range reqs {
+		name := resourceName(q)
+		if _, ok := verbs[name]; !ok {
+			resources = append(resources, name)
+		}
+		if !slices.Contains(verbs[name], q.Verb) {
+			verbs[name] = append(verbs[name], q.Verb)
+		}
+	}
+	var groups []string
+	byVerbs := map[string][]string{}
+	for _, r := range resources {
+		k := strings.Join(verbs[r], ",")
+		if _, ok := byVerbs[k]; !ok {
+			groups = append(groups, k)
+		}
+		byVerbs[k] = append(byVerbs[k], r)
+	}
+	parts := make([]string, 0, len(groups))
+	for _, k := range groups {
+		parts = append(parts, k+" "+strings.Join(byVerbs[k], ", "))
+	}
+	return strings.Join(parts, "; ")
 }
 
 func resourceName(q rbac.Request) string {
