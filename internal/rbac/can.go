@@ -10,8 +10,19 @@ import (
 // StandardVerbs are the matrix columns of Can, in kubectl's order.
 var StandardVerbs = []string{"get", "list", "watch", "create", "update", "patch", "delete", "deletecollection"}
 
-// specialVerbs are verbs some resources define beyond the standard ones.
-var specialVerbs = []string{"bind", "escalate", "impersonate", "approve", "sign", "attest", "use"}
+// specialVerbs are the verbs beyond the standard ones that authorizers
+// check, by the resource they apply to.
+var specialVerbs = map[[2]string][]string{
+	{"rbac.authorization.k8s.io", "roles"}:        {"bind", "escalate"},
+	{"rbac.authorization.k8s.io", "clusterroles"}: {"bind", "escalate"},
+	{"", "users"}:                                 {"impersonate"},
+	{"", "groups"}:                                {"impersonate"},
+	{"", "serviceaccounts"}:                       {"impersonate"},
+	{"authentication.k8s.io", "userextras"}:       {"impersonate"},
+	{"authentication.k8s.io", "uids"}:             {"impersonate"},
+	{"certificates.k8s.io", "signers"}:            {"approve", "sign", "attest"},
+	{"policy", "podsecuritypolicies"}:             {"use"},
+}
 
 // Row is one resource (or subresource) of a subject's permission matrix.
 type Row struct {
@@ -40,8 +51,23 @@ type Permissions struct {
 	NonResourceURLs map[string][]string `json:"nonResourceURLs,omitempty"`
 	// Rules are the effective rules with their origin.
 	Rules []Rule `json:"rules"`
+	// Bindings are every binding that names the subject (or one of its
+	// groups), in every namespace, as rbac-lookup lists them.
+	Bindings []BindingRef `json:"bindings"`
 	// Superuser is set for members of system:masters.
 	Superuser bool `json:"superuser,omitempty"`
+}
+
+// BindingRef is one binding of a subject: where it applies, the role, and
+// the subject of the binding that matched (the subject itself or a group).
+type BindingRef struct {
+	// Namespace is the RoleBinding's namespace; "" for cluster-wide.
+	Namespace string  `json:"namespace"`
+	Role      RoleRef `json:"role"`
+	Binding   string  `json:"binding"`
+	Via       Subject `json:"via"`
+	// Missing is set when the role does not exist.
+	Missing bool `json:"missing,omitempty"`
 }
 
 // Can computes a subject's permission matrix in namespace ns ("" for
@@ -51,6 +77,18 @@ type Permissions struct {
 func (w *World) Can(subj Subject, id Identity, ns string) Permissions {
 	p := Permissions{Subject: subj, Namespace: ns, Superuser: slices.Contains(id.Groups, GroupMasters), Matrix: []Row{}}
 	var rules []Rule
+	p.Bindings = []BindingRef{}
+	for _, b := range w.BindingsOf(id) {
+		for _, s := range b.Subjects {
+			if subj, ok := subjectOf(s, b.Namespace); ok && subj.Matches(id) {
+				p.Bindings = append(p.Bindings, BindingRef{Namespace: b.Namespace, Role: b.RoleRef, Binding: b.String(), Via: subj, Missing: b.Role == nil})
+				break
+			}
+		}
+	}
+	slices.SortFunc(p.Bindings, func(a, b BindingRef) int {
+		return cmp.Or(cmp.Compare(a.Namespace, b.Namespace), cmp.Compare(a.Binding, b.Binding))
+	})
 	for _, b := range w.BindingsOf(id) {
 		if b.Role == nil || (b.Kind == "RoleBinding" && b.Namespace != ns) {
 			continue
@@ -84,7 +122,11 @@ func (w *World) Can(subj Subject, id Identity, ns string) Permissions {
 		subs := append([]string{""}, res.Subresources...)
 		for _, sub := range subs {
 			row := Row{Group: res.Group, Resource: res.Resource, Subresource: sub}
-			for _, v := range append(slices.Clip(StandardVerbs), specialVerbs...) {
+			verbs := StandardVerbs
+			if sub == "" {
+				verbs = append(slices.Clip(verbs), specialVerbs[[2]string{res.Group, res.Resource}]...)
+			}
+			for _, v := range verbs {
 				if allowed(Request{Verb: v, APIGroup: res.Group, Resource: res.Resource, Subresource: sub}) {
 					row.Verbs = append(row.Verbs, v)
 				}

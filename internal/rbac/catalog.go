@@ -37,6 +37,15 @@ func newResourceCatalog(crds []*source.Object) *ResourceCatalog {
 	for _, r := range defaults().Resources {
 		c.add(r)
 	}
+	// What RBAC authorizes that discovery does not list: the targets of
+	// impersonation and certificate signers.
+	for _, r := range []APIResource{
+		{Group: "", Resource: "users"}, {Group: "", Resource: "groups"},
+		{Group: "authentication.k8s.io", Resource: "userextras"}, {Group: "authentication.k8s.io", Resource: "uids"},
+		{Group: "certificates.k8s.io", Resource: "signers"},
+	} {
+		c.add(r)
+	}
 	for _, o := range crds {
 		var crd apiextensionsv1.CustomResourceDefinition
 		if runtime.DefaultUnstructuredConverter.FromUnstructured(o.Body, &crd) != nil || crd.Spec.Names.Plural == "" {

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"math/rand/v2"
 	"os"
+	"path/filepath"
 	"slices"
 	"strconv"
 	"strings"
@@ -461,4 +462,76 @@ func waitForAuthorizerCache(ctx context.Context, t *testing.T, c kubernetes.Inte
 		time.Sleep(100 * time.Millisecond)
 	}
 	t.Fatal("the API server's RBAC cache never saw the sentinel binding")
+}
+
+// TestRBACToolDisagreementsWithServer applies the rbac-tool fixtures where
+// kubeharden and rbac-tool disagree to the real API server and asks it.
+func TestRBACToolDisagreementsWithServer(t *testing.T) {
+	dir := corpusDir(t, "rbac-tool")
+	c := testcluster.Start(t, testcluster.Options{})
+	client := c.Client(t)
+	ctx := t.Context()
+	if _, err := client.CoreV1().Namespaces().Create(ctx, &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: "test"}}, metav1.CreateOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	var objs []*source.Object
+	for _, f := range []string{"testdata/whocan/nonresourceurl-reader.yaml", "testdata/whocan/gatewat-api-operator.yaml"} {
+		_, o := loadWorld(t, filepath.Join(dir, f))
+		objs = append(objs, o...)
+	}
+	for _, o := range objs {
+		var err error
+		switch o.Kind() {
+		case "ClusterRole":
+			var v rbacv1.ClusterRole
+			if err = runtime.DefaultUnstructuredConverter.FromUnstructured(o.Body, &v); err == nil {
+				_, err = client.RbacV1().ClusterRoles().Create(ctx, &v, metav1.CreateOptions{})
+			}
+		case "RoleBinding":
+			var v rbacv1.RoleBinding
+			if err = runtime.DefaultUnstructuredConverter.FromUnstructured(o.Body, &v); err == nil {
+				_, err = client.RbacV1().RoleBindings(v.Namespace).Create(ctx, &v, metav1.CreateOptions{})
+			}
+		}
+		if err != nil {
+			t.Fatalf("%s: %v", o, err)
+		}
+	}
+	w := Build(objs, Options{})
+	// The authorizer's informers see new bindings a moment later: the
+	// positive control (asked first) waits for them.
+	ask := func(q question, wait bool) bool {
+		t.Helper()
+		var resp *authzv1.SubjectAccessReview
+		var err error
+		attempts := 1
+		if wait {
+			attempts = 100
+		}
+		for range attempts {
+			resp, err = client.AuthorizationV1().SubjectAccessReviews().Create(ctx, q.review(), metav1.CreateOptions{})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if resp.Status.Allowed {
+				break
+			}
+			time.Sleep(100 * time.Millisecond)
+		}
+		if got, _ := w.Allowed(q.id, q.req); got != resp.Status.Allowed {
+			t.Errorf("%s: kubeharden %v, server %v", q.req, got, resp.Status.Allowed)
+		}
+		return resp.Status.Allowed
+	}
+	gw := IdentityOf(Subject{Kind: "User", Name: "gateway-network-operator-user"})
+	if !ask(question{gw, Request{Verb: "create", APIGroup: "gateway.networking.k8s.io", Resource: "gateways", Namespace: "test"}}, true) {
+		t.Error("positive control: the gateway operator may create gateways in test")
+	}
+	if ask(question{gw, Request{Verb: "get", APIGroup: "gateway.networking.k8s.io", Resource: "gateways", Namespace: "test"}}, false) {
+		t.Error("the server allows get gateways: rbac-tool was right")
+	}
+	reader := IdentityOf(Subject{Kind: "User", Name: "test-nonresourceurl-reader"})
+	if ask(question{reader, Request{Verb: "get", Path: "/test-reader"}}, false) {
+		t.Error("the server allows /test-reader through a RoleBinding: rbac-tool was right")
+	}
 }

@@ -81,10 +81,14 @@ func WriteCan(w io.Writer, format string, p Permissions) error {
 		fmt.Fprintf(w, "Everything: %s.\n", mastersGrant.Note)
 		return nil
 	}
+	if err := writeBindings(w, p.Bindings); err != nil {
+		return err
+	}
 	if len(p.Matrix) == 0 && len(p.NonResourceURLs) == 0 {
-		fmt.Fprintln(w, "Nothing.")
+		fmt.Fprintln(w, "Permissions: none.")
 		return nil
 	}
+	fmt.Fprintln(w, "Permissions:")
 	tw := tabwriter.NewWriter(w, 0, 4, 1, ' ', 0)
 	fmt.Fprintf(tw, "RESOURCE\t%s\tOTHER\n", strings.ToUpper(strings.Join(StandardVerbs, "\t")))
 	for _, row := range p.Matrix {
@@ -125,6 +129,32 @@ func WriteCan(w io.Writer, format string, p Permissions) error {
 	for _, r := range p.Rules {
 		fmt.Fprintf(w, "  %s\n    from %s\n", describeRule(r.Rule), r.Grant.via())
 	}
+	return nil
+}
+
+func writeBindings(w io.Writer, bindings []BindingRef) error {
+	if len(bindings) == 0 {
+		fmt.Fprint(w, "Bindings: none.\n\n")
+		return nil
+	}
+	fmt.Fprintln(w, "Bindings (every namespace):")
+	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
+	fmt.Fprintln(tw, "  SCOPE\tROLE\tBINDING\tVIA")
+	for _, b := range bindings {
+		scope := "cluster-wide"
+		if b.Namespace != "" {
+			scope = b.Namespace
+		}
+		role := b.Role.String()
+		if b.Missing {
+			role += " (missing)"
+		}
+		fmt.Fprintf(tw, "  %s\t%s\t%s\t%s\n", scope, role, b.Binding, b.Via)
+	}
+	if err := tw.Flush(); err != nil {
+		return err
+	}
+	fmt.Fprintln(w)
 	return nil
 }
 

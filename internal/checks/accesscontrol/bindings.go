@@ -145,8 +145,15 @@ func bindingMissingServiceAccount() *check.Check {
 				if s.Kind != rbacv1.ServiceAccountKind || s.Name == "default" {
 					continue
 				}
-				if _, ok := w.ServiceAccount(s.Namespace, s.Name); ok || (env.Cluster == nil && !w.KnowsServiceAccountsOf(s.Namespace)) {
+				if _, ok := w.ServiceAccount(s.Namespace, s.Name); ok {
 					continue
+				}
+				if env.Cluster == nil {
+					// In manifests, a ServiceAccount without a namespace is
+					// created in whichever namespace they are applied to.
+					if _, ok := w.ServiceAccount("", s.Name); ok || !w.KnowsServiceAccountsOf(s.Namespace) {
+						continue
+					}
 				}
 				out = append(out, check.Result{
 					Path:    fmt.Sprintf("subjects[%d]", index[i]),

@@ -2,7 +2,9 @@ package accesscontrol
 
 import (
 	"fmt"
+	"slices"
 	"strings"
+	"sync"
 
 	corev1 "k8s.io/api/core/v1"
 	rbacv1 "k8s.io/api/rbac/v1"
@@ -35,11 +37,23 @@ func serviceAccountTokenSecret() *check.Check {
 	}
 }
 
+type powersKey struct{}
+
+// powersOf is powers, computed once per service account and evaluation.
+func powersOf(env *check.Env, risks []permissionRisk, s rbac.Subject) []string {
+	cache := env.Memo(powersKey{}, func() any { return &sync.Map{} }).(*sync.Map)
+	if v, ok := cache.Load(s); ok {
+		return v.([]string)
+	}
+	v, _ := cache.LoadOrStore(s, powers(worldOf(env), risks, rbac.IdentityOf(s), s.Namespace))
+	return v.([]string)
+}
+
 // powers lists the dangerous permission classes an identity holds
 // (cluster-wide or in namespace ns), by title.
-func powers(w *rbac.World, id rbac.Identity, ns string) []string {
+func powers(w *rbac.World, risks []permissionRisk, id rbac.Identity, ns string) []string {
 	var out []string
-	for _, risk := range permissionRisks() {
+	for _, risk := range risks {
 		if risk.Severity < check.High {
 			continue
 		}
@@ -64,6 +78,7 @@ func powers(w *rbac.World, id rbac.Identity, ns string) []string {
 }
 
 func powerfulTokenMounted() *check.Check {
+	risks := permissionRisks()
 	return &check.Check{
 		Metadata: check.Metadata{
 			ID: "powerful-token-automounted", Title: "Pod mounts the token of a powerful service account", Severity: check.High, Category: check.AccessControl,
@@ -83,7 +98,6 @@ func powerfulTokenMounted() *check.Check {
 			if v := p.Spec.AutomountServiceAccountToken; v != nil && !*v {
 				return nil
 			}
-			w := worldOf(env)
 			if p.Spec.AutomountServiceAccountToken == nil && accountDisablesAutomount(env, ns, sa) {
 				return nil
 			}
@@ -91,7 +105,7 @@ func powerfulTokenMounted() *check.Check {
 			if ns == "" || subj.IsSystem() {
 				return nil
 			}
-			what := powers(w, rbac.IdentityOf(subj), ns)
+			what := slices.Clone(powersOf(env, risks, subj))
 			if paths := graphOf(env).Paths(subj); len(paths) > 0 {
 				what = append([]string{"gain cluster-admin-equivalent power (" + paths[0].Describe() + ")"}, what...)
 			}
