@@ -15,13 +15,13 @@ var StandardVerbs = []string{"get", "list", "watch", "create", "update", "patch"
 var specialVerbs = map[[2]string][]string{
 	{"rbac.authorization.k8s.io", "roles"}:        {"bind", "escalate"},
 	{"rbac.authorization.k8s.io", "clusterroles"}: {"bind", "escalate"},
-	{"", "users"}:                                 {"impersonate"},
-	{"", "groups"}:                                {"impersonate"},
-	{"", "serviceaccounts"}:                       {"impersonate"},
-	{"authentication.k8s.io", "userextras"}:       {"impersonate"},
-	{"authentication.k8s.io", "uids"}:             {"impersonate"},
-	{"certificates.k8s.io", "signers"}:            {"approve", "sign", "attest"},
-	{"policy", "podsecuritypolicies"}:             {"use"},
+	{"", "users"}:                           {"impersonate"},
+	{"", "groups"}:                          {"impersonate"},
+	{"", "serviceaccounts"}:                 {"impersonate"},
+	{"authentication.k8s.io", "userextras"}: {"impersonate"},
+	{"authentication.k8s.io", "uids"}:       {"impersonate"},
+	{"certificates.k8s.io", "signers"}:      {"approve", "sign", "attest"},
+	{"policy", "podsecuritypolicies"}:       {"use"},
 }
 
 // Row is one resource (or subresource) of a subject's permission matrix.
