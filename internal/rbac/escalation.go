@@ -27,8 +27,8 @@ var (
 		"Every verb on every resource of every API group cluster-wide (what cluster-admin grants)."}
 	TechCreateWorkload = Technique{"create-workload", "create or modify pods and workload controllers",
 		"Creating a pod (directly, or through a Deployment, DaemonSet, StatefulSet, ReplicaSet, ReplicationController, Job or CronJob, or by updating one's pod template) may name any service account of the namespace; the pod's containers get its token."}
-	TechExecIntoPod = Technique{"exec-into-pod", "exec or attach into running pods",
-		"pods/exec or pods/attach on a running pod gives a shell with the token of the pod's service account."}
+	TechExecIntoPod = Technique{"exec-into-pod", "exec, attach or debug running pods",
+		"pods/exec, pods/attach or pods/ephemeralcontainers (kubectl debug) on a running pod gives a shell with the token of the pod's service account."}
 	TechReadTokenSecrets = Technique{"read-token-secrets", "read legacy service-account token Secrets",
 		"get/list/watch on Secrets of a namespace reads its long-lived kubernetes.io/service-account-token Secrets, each a token of its service account."}
 	TechMintTokenSecret = Technique{"mint-token-secret", "create and read Secrets",
@@ -414,15 +414,21 @@ func (w *World) edgesOf(from Node, id Identity, f *escalationFacts, in interner)
 		}
 	}
 	// Exec into running pods.
-	for _, sub := range []string{"exec", "attach"} {
-		sc := p.scopes(Request{Verb: "create", Resource: "pods", Subresource: sub})
+	for _, q := range []Request{
+		{Verb: "create", Resource: "pods", Subresource: "exec"},
+		{Verb: "create", Resource: "pods", Subresource: "attach"},
+		{Verb: "patch", Resource: "pods", Subresource: "ephemeralcontainers"},
+		{Verb: "update", Resource: "pods", Subresource: "ephemeralcontainers"},
+	} {
+		sub := q.Subresource
+		sc := p.scopes(q)
 		for _, ns := range namespaces(sc) {
 			if seen[ns] || adminIn[ns] {
 				continue
 			}
 			for _, sa := range f.podAccounts[ns] {
 				edge(in.node(Subject{Kind: rbacv1.ServiceAccountKind, Namespace: ns, Name: sa}), TechExecIntoPod,
-					fmt.Sprintf("%s into pods running as serviceaccount:%s:%s", sub, ns, sa), grantsIn(sc, ns))
+					fmt.Sprintf("%s pods/%s of pods running as serviceaccount:%s:%s", q.Verb, sub, ns, sa), grantsIn(sc, ns))
 			}
 		}
 	}
