@@ -193,7 +193,11 @@ func WritePaths(w io.Writer, format string, r PathsReport) error {
 			fmt.Fprintf(w, "%s cannot reach cluster-admin-equivalent power.\n", s.Subject)
 			continue
 		}
-		fmt.Fprintf(w, "%s can reach cluster-admin-equivalent power (shortest: %d steps):\n", s.Subject, len(s.Paths[0].Edges))
+		steps := "steps"
+		if len(s.Paths[0].Edges) == 1 {
+			steps = "step"
+		}
+		fmt.Fprintf(w, "%s can reach cluster-admin-equivalent power (shortest: %d %s):\n", s.Subject, len(s.Paths[0].Edges), steps)
 		for j, p := range s.Paths {
 			fmt.Fprintf(w, "\n  path %d:\n", j+1)
 			for k, e := range p.Edges {
