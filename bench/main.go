@@ -5,6 +5,7 @@
 //
 //	go run ./bench                       # 1k, 10k and 100k objects
 //	go run ./bench -sizes 1000000        # 1M objects (about 1.4 GB of YAML)
+//	go run ./bench -rbac                 # the RBAC world: 50k roles and bindings, 20k service accounts
 package main
 
 import (
@@ -29,9 +30,17 @@ func main() {
 		work   = flag.String("dir", "", "where to generate clusters (a temporary directory when empty)")
 		output = flag.String("o", "json", "report format the scan writes (to /dev/null)")
 		keep   = flag.Bool("keep", false, "keep the generated clusters")
+		rbacW  = flag.Bool("rbac", false, "measure the rbac commands and access-control checks on a generated RBAC world instead")
 	)
 	flag.Parse()
 	log := slog.New(slog.NewTextHandler(os.Stderr, nil))
+	if *rbacW {
+		if err := runRBAC(context.Background(), *bin, *work); err != nil {
+			log.Error("bench failed", "err", err)
+			os.Exit(1)
+		}
+		return
+	}
 	if err := run(context.Background(), *sizes, *bin, *work, *output, *keep); err != nil {
 		log.Error("bench failed", "err", err)
 		os.Exit(1)
@@ -49,13 +58,9 @@ func run(ctx context.Context, sizeList, bin, work, output string, keep bool) err
 			defer os.RemoveAll(dir)
 		}
 	}
-	if bin == "" {
-		bin = filepath.Join(work, "kubeharden")
-		build := exec.CommandContext(ctx, "go", "build", "-o", bin, "./cmd/kubeharden")
-		build.Stdout, build.Stderr = os.Stderr, os.Stderr
-		if err := build.Run(); err != nil {
-			return fmt.Errorf("building kubeharden: %w", err)
-		}
+	bin, err := buildBinary(ctx, bin, work)
+	if err != nil {
+		return err
 	}
 	fmt.Printf("%-10s %10s %10s %12s %12s %14s %10s\n", "objects", "files", "wall", "objects/s", "peak RSS", "RSS/object", "findings")
 	for _, s := range strings.Split(sizeList, ",") {
@@ -79,6 +84,74 @@ func run(ctx context.Context, sizeList, bin, work, output string, keep bool) err
 		}
 	}
 	return nil
+}
+
+// buildBinary builds kubeharden into work unless bin names one.
+func buildBinary(ctx context.Context, bin, work string) (string, error) {
+	if bin != "" {
+		return bin, nil
+	}
+	bin = filepath.Join(work, "kubeharden")
+	build := exec.CommandContext(ctx, "go", "build", "-o", bin, "./cmd/kubeharden")
+	build.Stdout, build.Stderr = os.Stderr, os.Stderr
+	if err := build.Run(); err != nil {
+		return "", fmt.Errorf("building kubeharden: %w", err)
+	}
+	return bin, nil
+}
+
+// runRBAC generates the RBAC world and times the commands that read it
+// whole: each run loads every file, builds the world and answers.
+func runRBAC(ctx context.Context, bin, work string) error {
+	if work == "" {
+		dir, err := os.MkdirTemp("", "kubeharden-bench-rbac-")
+		if err != nil {
+			return err
+		}
+		defer os.RemoveAll(dir)
+		work = dir
+	}
+	bin, err := buildBinary(ctx, bin, work)
+	if err != nil {
+		return err
+	}
+	dir := filepath.Join(work, "rbac-world")
+	n, err := generateRBACWorld(dir, defaultRBACWorld, 1)
+	if err != nil {
+		return err
+	}
+	fmt.Printf("RBAC world: %d objects (%+v)\n", n, defaultRBACWorld)
+	fmt.Printf("%-60s %9s %11s\n", "command", "wall", "peak RSS")
+	for _, args := range [][]string{
+		{"rbac", "who-can", "get", "secrets", "-n", "team-7", "-f", dir},
+		{"rbac", "can", "serviceaccount:team-7:svc-3", "-f", dir},
+		{"rbac", "paths", "--all", "-f", dir, "-o", "json"},
+		{"scan", dir, "--categories", "access-control", "--fail-on", "none", "-o", "json"},
+	} {
+		m, err := measureCommand(ctx, bin, args...)
+		if err != nil {
+			return err
+		}
+		shown := strings.ReplaceAll(strings.Join(args, " "), dir, "WORLD")
+		fmt.Printf("%-60s %8.2fs %10.1fM\n", shown, m.wall.Seconds(), float64(m.maxRSS)/(1<<20))
+	}
+	return nil
+}
+
+// measureCommand runs kubeharden with args, output discarded, and returns
+// its wall time and peak RSS.
+func measureCommand(ctx context.Context, bin string, args ...string) (measurement, error) {
+	cmd := exec.CommandContext(ctx, bin, args...)
+	cmd.Stderr = os.Stderr
+	start := time.Now()
+	if err := cmd.Run(); err != nil {
+		return measurement{}, fmt.Errorf("%v: %w", args, err)
+	}
+	m := measurement{wall: time.Since(start)}
+	if ru, ok := cmd.ProcessState.SysUsage().(*syscall.Rusage); ok {
+		m.maxRSS = ru.Maxrss * 1024
+	}
+	return m, nil
 }
 
 type measurement struct {

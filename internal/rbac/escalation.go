@@ -183,6 +183,10 @@ func (w *World) Escalation(objs []*source.Object) *Graph {
 // exist in each namespace, which ones pods run as, which have token
 // Secrets.
 type escalationFacts struct {
+	// users and groups are those bindings name; namespaces every
+	// namespace with service accounts.
+	users, groups []Subject
+	namespaces    []string
 	accounts     map[string][]string            // namespace -> service accounts
 	podAccounts  map[string][]string            // namespace -> service accounts of pods
 	tokenSecrets map[string]map[string][]string // namespace -> secret name -> service account
@@ -232,6 +236,14 @@ func collectFacts(w *World, objs []*source.Object) *escalationFacts {
 	for _, m := range []map[string][]string{f.accounts, f.podAccounts} {
 		for ns := range m {
 			slices.Sort(m[ns])
+		}
+	}
+	f.namespaces = sortedKeys(f.accounts)
+	for _, s := range w.knownUsersAndGroups() {
+		if s.Kind == rbacv1.UserKind {
+			f.users = append(f.users, s)
+		} else {
+			f.groups = append(f.groups, s)
 		}
 	}
 	return f
@@ -390,7 +402,7 @@ func (w *World) edgesOf(from Node, id Identity, f *escalationFacts, in interner)
 	}
 	namespaces := func(scopes map[string][]Grant) []string {
 		if _, ok := scopes[""]; ok {
-			return sortedKeys(f.accounts)
+			return f.namespaces
 		}
 		return sortedKeys(scopes)
 	}
@@ -433,20 +445,41 @@ func (w *World) edgesOf(from Node, id Identity, f *escalationFacts, in interner)
 		}
 	}
 	// Token secrets: read the existing ones, or mint one.
-	for ns, secrets := range f.tokenSecrets {
-		for _, name := range sortedKeys(secrets) {
-			for _, v := range []string{"get", "list", "watch"} {
-				req := Request{Verb: v, Resource: "secrets", Namespace: ns}
-				if v == "get" {
-					req.Name = name
-				}
-				if g := p.allowed(req); len(g) > 0 {
-					for _, sa := range secrets[name] {
-						edge(in.node(Subject{Kind: rbacv1.ServiceAccountKind, Namespace: ns, Name: sa}), TechReadTokenSecrets,
-							fmt.Sprintf("%s Secret %s/%s, a token of serviceaccount:%s:%s", v, ns, name, ns, sa), g)
+	if len(f.tokenSecrets) > 0 {
+		readable := map[[2]string][]Grant{} // namespace, secret -> grants
+		var verbOf = map[[2]string]string{}
+		for _, v := range []string{"get", "list", "watch"} {
+			req := Request{Verb: v, Resource: "secrets"}
+			names, anyName := p.names(req)
+			if !anyName && len(names) == 0 {
+				continue
+			}
+			for _, ns := range p.candidateNamespaces(req, f) {
+				for name := range f.tokenSecrets[ns] {
+					key := [2]string{ns, name}
+					if _, done := readable[key]; done || (!anyName && !slices.Contains(names, name)) {
+						continue
 					}
-					break
+					q := Request{Verb: v, Resource: "secrets", Namespace: ns}
+					if v == "get" {
+						q.Name = name
+					}
+					if g := p.allowed(q); len(g) > 0 {
+						readable[key], verbOf[key] = g, v
+					}
 				}
+			}
+		}
+		keys := make([][2]string, 0, len(readable))
+		for k := range readable {
+			keys = append(keys, k)
+		}
+		slices.SortFunc(keys, func(a, b [2]string) int { return cmp.Or(cmp.Compare(a[0], b[0]), cmp.Compare(a[1], b[1])) })
+		for _, k := range keys {
+			ns, name := k[0], k[1]
+			for _, sa := range f.tokenSecrets[ns][name] {
+				edge(in.node(Subject{Kind: rbacv1.ServiceAccountKind, Namespace: ns, Name: sa}), TechReadTokenSecrets,
+					fmt.Sprintf("%s Secret %s/%s, a token of serviceaccount:%s:%s", verbOf[k], ns, name, ns, sa), readable[k])
 			}
 		}
 	}
@@ -468,14 +501,24 @@ func (w *World) edgesOf(from Node, id Identity, f *escalationFacts, in interner)
 			seen[ns] = true
 		}
 	}
-	for ns, names := range f.accounts {
-		if seen[ns] || adminIn[ns] {
-			continue
-		}
-		for _, name := range names {
-			if g := p.allowed(Request{Verb: "create", Resource: "serviceaccounts", Subresource: "token", Namespace: ns, Name: name}); len(g) > 0 {
-				edge(in.node(Subject{Kind: rbacv1.ServiceAccountKind, Namespace: ns, Name: name}), TechTokenRequest,
-					fmt.Sprintf("create a token for serviceaccount:%s:%s", ns, name), g)
+	// TokenRequest for named service accounts only (the namespace-wide
+	// grant is handled above).
+	tokenReq := Request{Verb: "create", Resource: "serviceaccounts", Subresource: "token"}
+	if names, _ := p.names(tokenReq); len(names) > 0 {
+		for _, ns := range p.candidateNamespaces(tokenReq, f) {
+			if seen[ns] || adminIn[ns] {
+				continue
+			}
+			for _, name := range names {
+				if !slices.Contains(f.accounts[ns], name) {
+					continue
+				}
+				req := tokenReq
+				req.Namespace, req.Name = ns, name
+				if g := p.allowed(req); len(g) > 0 {
+					edge(in.node(Subject{Kind: rbacv1.ServiceAccountKind, Namespace: ns, Name: name}), TechTokenRequest,
+						fmt.Sprintf("create a token for serviceaccount:%s:%s", ns, name), g)
+				}
 			}
 		}
 	}
@@ -545,33 +588,95 @@ func (w *World) impersonationEdges(p *perms, edge func(Node, Technique, string, 
 		return p.allowed(Request{Verb: "impersonate", Resource: resource, Name: name, Namespace: ns})
 	}
 	// Impersonating groups needs a user to impersonate as well: any one.
-	if p.impersonatesSomeUser() {
-		if g := p.allowed(Request{Verb: "impersonate", Resource: "groups", Name: GroupMasters}); len(g) > 0 {
+	groupNames, anyGroup := p.names(Request{Verb: "impersonate", Resource: "groups"})
+	if (anyGroup || len(groupNames) > 0) && p.impersonatesSomeUser() {
+		if g := imp("groups", GroupMasters, ""); len(g) > 0 {
 			edge(clusterAdmin, TechImpersonate, "impersonate group system:masters", g)
 		}
-		for _, s := range w.knownUsersAndGroups() {
-			if s.Kind == rbacv1.GroupKind {
+		for _, s := range f.groups {
+			if anyGroup || slices.Contains(groupNames, s.Name) {
 				if g := imp("groups", s.Name, ""); len(g) > 0 {
 					edge(in.node(s), TechImpersonate, "impersonate "+s.String(), g)
 				}
 			}
 		}
 	}
-	for _, s := range w.knownUsersAndGroups() {
-		if s.Kind == rbacv1.UserKind {
-			if g := imp("users", s.Name, ""); len(g) > 0 {
-				edge(in.node(s), TechImpersonate, "impersonate "+s.String(), g)
+	if userNames, anyUser := p.names(Request{Verb: "impersonate", Resource: "users"}); anyUser || len(userNames) > 0 {
+		for _, s := range f.users {
+			if anyUser || slices.Contains(userNames, s.Name) {
+				if g := imp("users", s.Name, ""); len(g) > 0 {
+					edge(in.node(s), TechImpersonate, "impersonate "+s.String(), g)
+				}
 			}
 		}
 	}
-	for _, ns := range sortedKeys(f.accounts) {
+	saReq := Request{Verb: "impersonate", Resource: "serviceaccounts"}
+	names, anyName := p.names(saReq)
+	if !anyName && len(names) == 0 {
+		return
+	}
+	for _, ns := range p.candidateNamespaces(saReq, f) {
+		if anyName {
+			req := saReq
+			req.Namespace = ns
+			if g := p.allowed(req); len(g) > 0 {
+				edge(Node{Kind: NodeNamespaceAccounts, Namespace: ns}, TechImpersonate, "impersonate any service account in "+ns, g)
+				continue
+			}
+		}
 		for _, name := range f.accounts[ns] {
-			if g := imp("serviceaccounts", name, ns); len(g) > 0 {
-				edge(in.node(Subject{Kind: rbacv1.ServiceAccountKind, Namespace: ns, Name: name}), TechImpersonate,
-					fmt.Sprintf("impersonate serviceaccount:%s:%s", ns, name), g)
+			if anyName || slices.Contains(names, name) {
+				if g := imp("serviceaccounts", name, ns); len(g) > 0 {
+					edge(in.node(Subject{Kind: rbacv1.ServiceAccountKind, Namespace: ns, Name: name}), TechImpersonate,
+						fmt.Sprintf("impersonate serviceaccount:%s:%s", ns, name), g)
+				}
 			}
 		}
 	}
+}
+
+// names returns the resourceNames of the identity's rules that may allow
+// req (whatever its name), and whether one of them allows every name. A
+// rule that cannot allow req at all is skipped cheaply, so most subjects
+// answer "none" without any further question.
+func (p *perms) names(req Request) (names []string, any bool) {
+	for _, b := range p.bindings {
+		if b.Role == nil {
+			continue
+		}
+		for i := range b.Role.Rules {
+			r := &b.Role.Rules[i]
+			if !mayAllow(r, req) {
+				continue
+			}
+			if len(r.ResourceNames) == 0 {
+				return nil, true
+			}
+			for _, n := range r.ResourceNames {
+				if !slices.Contains(names, n) {
+					names = append(names, n)
+				}
+			}
+		}
+	}
+	return names, false
+}
+
+// candidateNamespaces are the namespaces where req may be allowed: every
+// namespace when a ClusterRoleBinding may allow it, else those of the
+// identity's RoleBindings.
+func (p *perms) candidateNamespaces(req Request, f *escalationFacts) []string {
+	for _, b := range p.bindings {
+		if b.Kind != "ClusterRoleBinding" || b.Role == nil {
+			continue
+		}
+		for i := range b.Role.Rules {
+			if mayAllow(&b.Role.Rules[i], req) {
+				return f.namespaces
+			}
+		}
+	}
+	return p.namespaces
 }
 
 // impersonatesSomeUser reports whether some rule lets the identity
