@@ -187,9 +187,9 @@ type escalationFacts struct {
 	// namespace with service accounts.
 	users, groups []Subject
 	namespaces    []string
-	accounts     map[string][]string            // namespace -> service accounts
-	podAccounts  map[string][]string            // namespace -> service accounts of pods
-	tokenSecrets map[string]map[string][]string // namespace -> secret name -> service account
+	accounts      map[string][]string            // namespace -> service accounts
+	podAccounts   map[string][]string            // namespace -> service accounts of pods
+	tokenSecrets  map[string]map[string][]string // namespace -> secret name -> service account
 }
 
 func collectFacts(w *World, objs []*source.Object) *escalationFacts {
