@@ -17,7 +17,6 @@ import (
 	"cmp"
 	"fmt"
 	"slices"
-	"strings"
 	"sync"
 
 	rbacv1 "k8s.io/api/rbac/v1"
@@ -336,10 +335,6 @@ func (w *World) BindingsOf(id Identity) []*Binding {
 	}
 	return out
 }
-
-// isSystemName reports whether a role or binding name is one of
-// Kubernetes' own.
-func isSystemName(name string) bool { return strings.HasPrefix(name, "system:") }
 
 // BindingsTo returns the bindings whose roleRef names ref.
 func (w *World) BindingsTo(ref RoleRef) []*Binding {
