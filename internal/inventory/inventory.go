@@ -81,3 +81,14 @@ func (inv *Inventory) Pod(o *source.Object) *Pod { return inv.pods[o] }
 
 // PodErrors lists objects whose pod template was malformed.
 func (inv *Inventory) PodErrors() []*source.Error { return inv.podErrors }
+
+// AutomountDisabled reports whether the ServiceAccount ns/name is in the
+// inventory with automountServiceAccountToken: false.
+func (inv *Inventory) AutomountDisabled(ns, name string) bool {
+	sa, ok := inv.Get(Key{Kind: "ServiceAccount", Namespace: ns, Name: name})
+	if !ok {
+		return false
+	}
+	v, set := sa.Body["automountServiceAccountToken"].(bool)
+	return set && !v
+}

@@ -235,3 +235,15 @@ func applyAPIDefaults(spec *corev1.PodSpec) {
 		}
 	}
 }
+
+// ServiceAccount is the service account the pod runs as (default when the
+// spec names none).
+func (p *Pod) ServiceAccount() string {
+	switch {
+	case p.Spec.ServiceAccountName != "":
+		return p.Spec.ServiceAccountName
+	case p.Spec.DeprecatedServiceAccount != "":
+		return p.Spec.DeprecatedServiceAccount
+	}
+	return "default"
+}

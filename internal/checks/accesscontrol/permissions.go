@@ -221,8 +221,9 @@ func reportableRole(env *check.Env, o *source.Object) (*rbac.World, *rbac.Role) 
 	return w, r
 }
 
-func (risk permissionRisk) check() *check.Check {
-	m := risk.Metadata
+// roleCheck is a check of each own rule of every reportable Role and
+// ClusterRole: eval returns the finding for rule i, or nil.
+func roleCheck(m check.Metadata, eval func(r *rbac.Role, i int, rule *rbacv1.PolicyRule, clusterWide bool, bound string) *check.Result) *check.Check {
 	m.Category = check.AccessControl
 	return &check.Check{
 		Metadata: m,
@@ -235,28 +236,38 @@ func (risk permissionRisk) check() *check.Check {
 			clusterWide, bound := roleScope(w, r)
 			var out []check.Result
 			for i := range r.OwnRules() {
-				rule := &r.OwnRules()[i]
-				var allowed []rbac.Request
-				for _, q := range risk.requests {
-					if namesResource(rule) && rbac.RuleAllows(rule, q) {
-						allowed = append(allowed, q)
-					}
+				if res := eval(r, i, &r.OwnRules()[i], clusterWide, bound); res != nil {
+					out = append(out, *res)
 				}
-				if len(allowed) == 0 {
-					continue
-				}
-				res := check.Result{
-					Path:    fmt.Sprintf("rules[%d]", i),
-					Message: fmt.Sprintf("%s can %s (%s), %s; %s", r.RoleRef, risk.what, summarize(allowed), scopeWord(clusterWide, r), bound),
-				}
-				if !clusterWide && risk.namespaced != 0 {
-					res.Severity = risk.namespaced
-				}
-				out = append(out, res)
 			}
 			return out
 		},
 	}
+}
+
+func (risk permissionRisk) check() *check.Check {
+	return roleCheck(risk.Metadata, func(r *rbac.Role, i int, rule *rbacv1.PolicyRule, clusterWide bool, bound string) *check.Result {
+		if !namesResource(rule) {
+			return nil
+		}
+		var allowed []rbac.Request
+		for _, q := range risk.requests {
+			if rbac.RuleAllows(rule, q) {
+				allowed = append(allowed, q)
+			}
+		}
+		if len(allowed) == 0 {
+			return nil
+		}
+		res := &check.Result{
+			Path:    fmt.Sprintf("rules[%d]", i),
+			Message: fmt.Sprintf("%s can %s (%s), %s; %s", r.RoleRef, risk.what, summarize(allowed), scopeWord(clusterWide, r), bound),
+		}
+		if !clusterWide && risk.namespaced != 0 {
+			res.Severity = risk.namespaced
+		}
+		return res
+	})
 }
 
 // summarize writes requests compactly: resources with the same verbs
@@ -308,48 +319,35 @@ func scopeWord(clusterWide bool, r *rbac.Role) string {
 }
 
 func wildcardRule() *check.Check {
-	return &check.Check{
-		Metadata: check.Metadata{
-			ID: "rbac-wildcard", Title: "Role uses wildcards", Severity: check.High, Category: check.AccessControl,
-			Frameworks:  check.Frameworks{CIS: []string{"5.1.3"}, NSA: []string{nsaRBAC}, MITRE: []string{mitrePrivEscalation}},
-			Description: "A \"*\" in verbs, resources, apiGroups or nonResourceURLs grants everything of that kind, including subresources, verbs and resource types added later (secrets, pods/exec, escalate, …).",
-			Remediation: "List the verbs, API groups and resources the role needs.",
-		},
-		Kinds: []string{"Role", "ClusterRole"},
-		Object: func(env *check.Env, o *source.Object) []check.Result {
-			w, r := reportableRole(env, o)
-			if r == nil {
-				return nil
+	return roleCheck(check.Metadata{
+		ID: "rbac-wildcard", Title: "Role uses wildcards", Severity: check.High,
+		Frameworks:  check.Frameworks{CIS: []string{"5.1.3"}, NSA: []string{nsaRBAC}, MITRE: []string{mitrePrivEscalation}},
+		Description: "A \"*\" in verbs, resources, apiGroups or nonResourceURLs grants everything of that kind, including subresources, verbs and resource types added later (secrets, pods/exec, escalate, …).",
+		Remediation: "List the verbs, API groups and resources the role needs.",
+	}, func(r *rbac.Role, i int, rule *rbacv1.PolicyRule, clusterWide bool, bound string) *check.Result {
+		var fields []string
+		for _, f := range []struct {
+			name   string
+			values []string
+		}{{"verbs", rule.Verbs}, {"apiGroups", rule.APIGroups}, {"resources", rule.Resources}, {"nonResourceURLs", rule.NonResourceURLs}} {
+			if slices.Contains(f.values, "*") {
+				fields = append(fields, f.name)
 			}
-			clusterWide, bound := roleScope(w, r)
-			var out []check.Result
-			for i, rule := range r.OwnRules() {
-				var fields []string
-				for _, f := range []struct {
-					name   string
-					values []string
-				}{{"verbs", rule.Verbs}, {"apiGroups", rule.APIGroups}, {"resources", rule.Resources}, {"nonResourceURLs", rule.NonResourceURLs}} {
-					if slices.Contains(f.values, "*") {
-						fields = append(fields, f.name)
-					}
-				}
-				if len(fields) == 0 {
-					continue
-				}
-				res := check.Result{
-					Path:    fmt.Sprintf("rules[%d].%s", i, fields[0]),
-					Message: fmt.Sprintf("%s rules[%d] has \"*\" in %s, %s; %s", r.RoleRef, i, strings.Join(fields, " and "), scopeWord(clusterWide, r), bound),
-				}
-				all := slices.Contains(rule.Verbs, "*") && slices.Contains(rule.Resources, "*") && slices.Contains(rule.APIGroups, "*")
-				switch {
-				case all && clusterWide:
-					res.Severity = check.Critical
-				case !clusterWide && !all:
-					res.Severity = check.Medium
-				}
-				out = append(out, res)
-			}
-			return out
-		},
-	}
+		}
+		if len(fields) == 0 {
+			return nil
+		}
+		res := &check.Result{
+			Path:    fmt.Sprintf("rules[%d].%s", i, fields[0]),
+			Message: fmt.Sprintf("%s rules[%d] has \"*\" in %s, %s; %s", r.RoleRef, i, strings.Join(fields, " and "), scopeWord(clusterWide, r), bound),
+		}
+		all := slices.Contains(rule.Verbs, "*") && slices.Contains(rule.Resources, "*") && slices.Contains(rule.APIGroups, "*")
+		switch {
+		case all && clusterWide:
+			res.Severity = check.Critical
+		case !clusterWide && !all:
+			res.Severity = check.Medium
+		}
+		return res
+	})
 }

@@ -87,18 +87,11 @@ func powerfulTokenMounted() *check.Check {
 			Remediation: "Set automountServiceAccountToken: false unless the application calls the API, and give the service account only what the application needs.",
 		},
 		Pod: func(env *check.Env, p *inventory.Pod) []check.Result {
-			ns := p.Object.Namespace()
-			sa := p.Spec.ServiceAccountName
-			if sa == "" {
-				sa = p.Spec.DeprecatedServiceAccount
-			}
-			if sa == "" {
-				sa = "default"
-			}
+			ns, sa := p.Object.Namespace(), p.ServiceAccount()
 			if v := p.Spec.AutomountServiceAccountToken; v != nil && !*v {
 				return nil
 			}
-			if p.Spec.AutomountServiceAccountToken == nil && accountDisablesAutomount(env, ns, sa) {
+			if p.Spec.AutomountServiceAccountToken == nil && env.Inventory.AutomountDisabled(ns, sa) {
 				return nil
 			}
 			subj := rbac.Subject{Kind: rbacv1.ServiceAccountKind, Namespace: ns, Name: sa}
@@ -118,13 +111,4 @@ func powerfulTokenMounted() *check.Check {
 			}}
 		},
 	}
-}
-
-func accountDisablesAutomount(env *check.Env, ns, name string) bool {
-	sa, ok := env.Inventory.Get(inventory.Key{Kind: "ServiceAccount", Namespace: ns, Name: name})
-	if !ok {
-		return false
-	}
-	v, set := sa.Body["automountServiceAccountToken"].(bool)
-	return set && !v
 }

@@ -25,8 +25,8 @@ func automountServiceAccountToken() *check.Check {
 					Message: "automountServiceAccountToken is true: the service account token is mounted into every container",
 				}}
 			}
-			sa := serviceAccountName(p)
-			if saDisablesAutomount(env, p.Object.Namespace(), sa) {
+			sa := p.ServiceAccount()
+			if env.Inventory.AutomountDisabled(p.Object.Namespace(), sa) {
 				return nil
 			}
 			return []check.Result{{
@@ -35,28 +35,6 @@ func automountServiceAccountToken() *check.Check {
 			}}
 		},
 	}
-}
-
-// saDisablesAutomount reports whether the ServiceAccount ns/name is in the
-// inventory with automountServiceAccountToken: false.
-func saDisablesAutomount(env *check.Env, ns, name string) bool {
-	sa, ok := env.Inventory.Get(inventory.Key{Kind: "ServiceAccount", Namespace: ns, Name: name})
-	if !ok {
-		return false
-	}
-	v, _ := sa.Body["automountServiceAccountToken"].(bool)
-	_, set := sa.Body["automountServiceAccountToken"]
-	return set && !v
-}
-
-func serviceAccountName(p *inventory.Pod) string {
-	switch {
-	case p.Spec.ServiceAccountName != "":
-		return p.Spec.ServiceAccountName
-	case p.Spec.DeprecatedServiceAccount != "":
-		return p.Spec.DeprecatedServiceAccount
-	}
-	return "default"
 }
 
 func defaultServiceAccount() *check.Check {
@@ -68,7 +46,7 @@ func defaultServiceAccount() *check.Check {
 			Remediation: "Create a dedicated ServiceAccount for the workload and set spec.serviceAccountName.",
 		},
 		Pod: func(_ *check.Env, p *inventory.Pod) []check.Result {
-			if serviceAccountName(p) != "default" {
+			if p.ServiceAccount() != "default" {
 				return nil
 			}
 			return []check.Result{{
