@@ -174,6 +174,17 @@ func TestAnnotations(t *testing.T) {
 	}
 }
 
+func TestStrictChecksIgnoreAnnotations(t *testing.T) {
+	manifest := fmt.Sprintf(podYAML, "{kubeharden.io/ignore: host-pid}", "{}")
+	if out := evaluate(t, manifest, Options{Strict: []string{"host-pid"}}); len(out.Findings) != 3 || out.Suppressed != 0 {
+		t.Errorf("a strict check is not suppressed by annotations: %d findings, %d suppressed", len(out.Findings), out.Suppressed)
+	}
+	reg, _ := NewRegistry(hostPIDCheck())
+	if _, err := NewRunner(reg, Options{Strict: []string{"no-such-check"}}); err == nil {
+		t.Error("an unknown strict check is an error")
+	}
+}
+
 func TestExemptions(t *testing.T) {
 	manifest := fmt.Sprintf(podYAML, "{}", "{}")
 	now := time.Date(2026, 6, 1, 0, 0, 0, 0, time.UTC)

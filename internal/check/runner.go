@@ -37,6 +37,9 @@ type Options struct {
 	IncludeControlPlane bool
 	// Now is the clock used for exemption expiry; nil means time.Now.
 	Now func() time.Time
+	// Strict lists checks that kubeharden.io/ignore annotations cannot
+	// suppress (the admission webhook's strict list).
+	Strict []string
 }
 
 // Runner evaluates the selected checks. One Runner serves a whole
@@ -53,6 +56,7 @@ type Runner struct {
 	workers       int
 	allCPPods     bool
 	now           func() time.Time
+	strict        map[string]bool
 }
 
 // Outcome is the result of a run.
@@ -81,6 +85,15 @@ func NewRunner(reg *Registry, opts Options) (*Runner, error) {
 	}
 	if r.now == nil {
 		r.now = time.Now
+	}
+	for _, id := range opts.Strict {
+		if _, ok := reg.Get(id); !ok {
+			return nil, fmt.Errorf("strict check %q: no such check", id)
+		}
+		if r.strict == nil {
+			r.strict = map[string]bool{}
+		}
+		r.strict[id] = true
 	}
 	if opts.Config != nil {
 		for id, sev := range opts.Config.Severity {
@@ -258,7 +271,7 @@ func (r *Runner) evaluateInto(env *Env, obj *source.Object, out *Outcome) {
 	emit := func(c *Check, results []Result) {
 		for _, res := range results {
 			f := r.finding(c, obj, res)
-			if sup.suppresses(f.Check, f.Container) || r.exempt(&f) {
+			if (!r.strict[f.Check] && sup.suppresses(f.Check, f.Container)) || r.exempt(&f) {
 				out.Suppressed++
 				continue
 			}
