@@ -106,3 +106,25 @@ func serviceAccountKeys(dir string) (keyFile, pubFile string, err error) {
 	}
 	return keyFile, pubFile, nil
 }
+
+// ServingCert creates a fresh CA and a serving certificate for 127.0.0.1
+// and localhost, writes the pair to dir as tls.crt and tls.key, and returns
+// the CA (PEM) that verifies it: for webhooks the test API server calls.
+func ServingCert(dir string) (caPEM []byte, certFile, keyFile string, err error) {
+	p, err := newPKI()
+	if err != nil {
+		return nil, "", "", err
+	}
+	certPEM, keyPEM, err := p.issue("kubeharden-webhook", nil, true)
+	if err != nil {
+		return nil, "", "", err
+	}
+	certFile, keyFile = filepath.Join(dir, "tls.crt"), filepath.Join(dir, "tls.key")
+	if err := os.WriteFile(certFile, certPEM, 0o600); err != nil {
+		return nil, "", "", err
+	}
+	if err := os.WriteFile(keyFile, keyPEM, 0o600); err != nil {
+		return nil, "", "", err
+	}
+	return p.caPEM, certFile, keyFile, nil
+}
