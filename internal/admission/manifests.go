@@ -127,7 +127,7 @@ func Manifests(o ManifestOptions) ([]byte, error) {
 	objs = append(objs, &corev1.Service{
 		TypeMeta:   metav1.TypeMeta{APIVersion: "v1", Kind: "Service"},
 		ObjectMeta: meta(o.Name),
-		Spec: corev1.ServiceSpec{Selector: labels, Ports: []corev1.ServicePort{{Name: "https", Port: 443, TargetPort: intstr.FromString("https")}}},
+		Spec:       corev1.ServiceSpec{Selector: labels, Ports: []corev1.ServicePort{{Name: "https", Port: 443, TargetPort: intstr.FromString("https")}}},
 	})
 	objs = append(objs, deployment(o, labels, meta(o.Name)))
 	service := func(path string) admissionregistrationv1.WebhookClientConfig {

@@ -126,9 +126,11 @@ strict: [privileged-container]
 		t.Errorf("enforce elsewhere, supply chain audited everywhere: %+v", shop)
 	}
 	for name, mod := range map[string]func(*admissionv1.AdmissionRequest){
-		"namespace":       func(q *admissionv1.AdmissionRequest) { q.Namespace = "kube-system" },
-		"user":            func(q *admissionv1.AdmissionRequest) { q.UserInfo.Username = "break-glass" },
-		"group":           func(q *admissionv1.AdmissionRequest) { q.UserInfo.Groups = append(q.UserInfo.Groups, "platform-admins") },
+		"namespace": func(q *admissionv1.AdmissionRequest) { q.Namespace = "kube-system" },
+		"user":      func(q *admissionv1.AdmissionRequest) { q.UserInfo.Username = "break-glass" },
+		"group": func(q *admissionv1.AdmissionRequest) {
+			q.UserInfo.Groups = append(q.UserInfo.Groups, "platform-admins")
+		},
 		"service account": func(q *admissionv1.AdmissionRequest) { q.UserInfo.Username = "system:serviceaccount:ci:deployer" },
 		"delete":          func(q *admissionv1.AdmissionRequest) { q.Operation = admissionv1.Delete },
 		"status":          func(q *admissionv1.AdmissionRequest) { q.SubResource = "status" },
