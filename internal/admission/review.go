@@ -134,15 +134,21 @@ func (r *Reviewer) evaluate(obj *source.Object) ([]check.Finding, []*source.Erro
 // Validate decides a request: deny enforced findings, warn and audit the
 // others.
 func (r *Reviewer) Validate(_ context.Context, req *admissionv1.AdmissionRequest) *admissionv1.AdmissionResponse {
+	resp, _ := r.validate(req)
+	return resp
+}
+
+// validate is Validate, also returning every finding it decided on.
+func (r *Reviewer) validate(req *admissionv1.AdmissionRequest) (*admissionv1.AdmissionResponse, []check.Finding) {
 	resp := &admissionv1.AdmissionResponse{UID: req.UID, Allowed: true}
 	if why := r.skipReason(req); why != "" {
 		r.metrics.skipped.WithLabelValues(why).Inc()
-		return resp
+		return resp, nil
 	}
 	obj, err := decodeObject(req)
 	if err != nil {
 		r.metrics.errors.WithLabelValues("decode").Inc()
-		return errorResponse(req.UID, 400, err.Error())
+		return errorResponse(req.UID, 400, err.Error()), nil
 	}
 	findings, podErrors := r.evaluate(obj)
 	for _, e := range podErrors {
@@ -174,7 +180,7 @@ func (r *Reviewer) Validate(_ context.Context, req *admissionv1.AdmissionRequest
 		}
 		resp.AuditAnnotations["denied"] = auditValue(denied)
 	}
-	return resp
+	return resp, findings
 }
 
 // denialMessage lists every enforced finding with its field and fix.

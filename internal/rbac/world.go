@@ -168,17 +168,27 @@ func Build(objs []*source.Object, opts Options) *World {
 }
 
 func (w *World) addRole(o *source.Object) {
+	r, err := RoleFromObject(o)
+	if err != nil {
+		w.Problems = append(w.Problems, Problem{Object: o, Message: err.Error()})
+		return
+	}
+	w.roles[r.RoleRef] = r
+}
+
+// RoleFromObject reads a Role or ClusterRole on its own: its effective
+// rules are its own (aggregation needs the world).
+func RoleFromObject(o *source.Object) (*Role, error) {
 	var r rbacv1.ClusterRole // a Role's fields are a subset
 	if err := runtime.DefaultUnstructuredConverter.FromUnstructured(o.Body, &r); err != nil {
-		w.Problems = append(w.Problems, Problem{Object: o, Message: fmt.Sprintf("cannot read %s: %v", o, err)})
-		return
+		return nil, fmt.Errorf("cannot read %s: %v", o, err)
 	}
 	ref := RoleRef{Kind: o.Kind(), Name: r.Name}
 	if ref.Kind == "Role" {
 		ref.Namespace = r.Namespace
 		r.AggregationRule = nil
 	}
-	w.roles[ref] = &Role{RoleRef: ref, Rules: r.Rules, ownRules: r.Rules, Object: o, labels: r.Labels, aggregation: r.AggregationRule}
+	return &Role{RoleRef: ref, Rules: r.Rules, ownRules: r.Rules, Object: o, labels: r.Labels, aggregation: r.AggregationRule}, nil
 }
 
 func (w *World) addBinding(o *source.Object) {
@@ -345,20 +355,6 @@ func (w *World) BindingsTo(ref RoleRef) []*Binding {
 		}
 	})
 	return w.bound[ref]
-}
-
-// RoleOf returns the role read from o, or nil when o is not a role of the
-// world.
-func (w *World) RoleOf(o *source.Object) *Role {
-	ref := RoleRef{Kind: o.Kind(), Name: o.Name()}
-	if ref.Kind == "Role" {
-		ref.Namespace = o.Namespace()
-	}
-	r := w.roles[ref]
-	if r == nil || r.Object != o {
-		return nil
-	}
-	return r
 }
 
 // BindingOf returns the binding read from o, or nil.

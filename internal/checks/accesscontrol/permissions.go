@@ -171,36 +171,11 @@ func permissionRisks() []permissionRisk {
 	}
 }
 
-// roleScope says where a role's permissions apply: cluster-wide when a
-// ClusterRoleBinding binds it (or nothing does yet), else the namespaces
-// of its RoleBindings.
-func roleScope(w *rbac.World, r *rbac.Role) (clusterWide bool, desc string) {
-	bindings := w.BindingsTo(r.RoleRef)
-	var subjects []string
-	clusterWide = r.Kind == "ClusterRole"
-	bound := false
-	for _, b := range bindings {
-		if b.Kind == "ClusterRoleBinding" {
-			bound = true
-		}
-		ss, _ := b.SubjectsOf()
-		for _, s := range ss {
-			if str := s.String(); !slices.Contains(subjects, str) {
-				subjects = append(subjects, str)
-			}
-		}
-	}
-	if len(bindings) > 0 && !bound {
-		clusterWide = false
-	}
-	switch {
-	case len(bindings) == 0:
-		return clusterWide, "not bound to anyone in the input"
-	case len(subjects) > 5:
-		return clusterWide, fmt.Sprintf("bound to %s and %d more", strings.Join(subjects[:5], ", "), len(subjects)-5)
-	}
-	return clusterWide, "bound to " + strings.Join(subjects, ", ")
-}
+// clusterWide reports whether a role's permissions may apply cluster-wide:
+// a ClusterRole can be bound by a ClusterRoleBinding at any time; a Role
+// applies in its namespace. Decided from the role alone, so a scan and the
+// admission webhook (which sees one object) grade it alike.
+func clusterWide(r *rbac.Role) bool { return r.Kind == "ClusterRole" }
 
 // namesResource reports whether the rule names its resources
 // rather than granting all of them with resources: ["*"].
@@ -208,35 +183,33 @@ func namesResource(rule *rbacv1.PolicyRule) bool {
 	return !slices.Contains(rule.Resources, rbacv1.ResourceAll)
 }
 
-// reportableRole is the world's role for o, unless Kubernetes owns it.
-func reportableRole(env *check.Env, o *source.Object) (*rbac.World, *rbac.Role) {
+// reportableRole is the role o holds, unless Kubernetes owns it.
+func reportableRole(o *source.Object) *rbac.Role {
 	if o.Group() != rbacv1.GroupName {
-		return nil, nil
+		return nil
 	}
-	w := worldOf(env)
-	r := w.RoleOf(o)
-	if r == nil || r.Bootstrap() {
-		return nil, nil
+	r, err := rbac.RoleFromObject(o)
+	if err != nil || r.Bootstrap() {
+		return nil
 	}
-	return w, r
+	return r
 }
 
 // roleCheck is a check of each own rule of every reportable Role and
 // ClusterRole: eval returns the finding for rule i, or nil.
-func roleCheck(m check.Metadata, eval func(r *rbac.Role, i int, rule *rbacv1.PolicyRule, clusterWide bool, bound string) *check.Result) *check.Check {
+func roleCheck(m check.Metadata, eval func(r *rbac.Role, i int, rule *rbacv1.PolicyRule) *check.Result) *check.Check {
 	m.Category = check.AccessControl
 	return &check.Check{
 		Metadata: m,
 		Kinds:    []string{"Role", "ClusterRole"},
-		Object: func(env *check.Env, o *source.Object) []check.Result {
-			w, r := reportableRole(env, o)
+		Object: func(_ *check.Env, o *source.Object) []check.Result {
+			r := reportableRole(o)
 			if r == nil {
 				return nil
 			}
-			clusterWide, bound := roleScope(w, r)
 			var out []check.Result
 			for i := range r.OwnRules() {
-				if res := eval(r, i, &r.OwnRules()[i], clusterWide, bound); res != nil {
+				if res := eval(r, i, &r.OwnRules()[i]); res != nil {
 					out = append(out, *res)
 				}
 			}
@@ -246,7 +219,7 @@ func roleCheck(m check.Metadata, eval func(r *rbac.Role, i int, rule *rbacv1.Pol
 }
 
 func (risk permissionRisk) check() *check.Check {
-	return roleCheck(risk.Metadata, func(r *rbac.Role, i int, rule *rbacv1.PolicyRule, clusterWide bool, bound string) *check.Result {
+	return roleCheck(risk.Metadata, func(r *rbac.Role, i int, rule *rbacv1.PolicyRule) *check.Result {
 		if !namesResource(rule) {
 			return nil
 		}
@@ -261,9 +234,9 @@ func (risk permissionRisk) check() *check.Check {
 		}
 		res := &check.Result{
 			Path:    fmt.Sprintf("rules[%d]", i),
-			Message: fmt.Sprintf("%s can %s (%s), %s; %s", r.RoleRef, risk.what, summarize(allowed), scopeWord(clusterWide, r), bound),
+			Message: fmt.Sprintf("%s can %s (%s), %s", r.RoleRef, risk.what, summarize(allowed), scopeWord(r)),
 		}
-		if !clusterWide && risk.namespaced != 0 {
+		if !clusterWide(r) && risk.namespaced != 0 {
 			res.Severity = risk.namespaced
 		}
 		return res
@@ -308,14 +281,11 @@ func resourceName(q rbac.Request) string {
 	return s
 }
 
-func scopeWord(clusterWide bool, r *rbac.Role) string {
-	if clusterWide {
-		return "cluster-wide"
+func scopeWord(r *rbac.Role) string {
+	if clusterWide(r) {
+		return "cluster-wide when bound by a ClusterRoleBinding"
 	}
-	if r.Kind == "Role" {
-		return "in namespace " + r.Namespace
-	}
-	return "in the namespaces of its RoleBindings"
+	return "in namespace " + r.Namespace
 }
 
 func wildcardRule() *check.Check {
@@ -324,7 +294,7 @@ func wildcardRule() *check.Check {
 		Frameworks:  check.Frameworks{CIS: []string{"5.1.3"}, NSA: []string{nsaRBAC}, MITRE: []string{mitrePrivEscalation}},
 		Description: "A \"*\" in verbs, resources, apiGroups or nonResourceURLs grants everything of that kind, including subresources, verbs and resource types added later (secrets, pods/exec, escalate, …).",
 		Remediation: "List the verbs, API groups and resources the role needs.",
-	}, func(r *rbac.Role, i int, rule *rbacv1.PolicyRule, clusterWide bool, bound string) *check.Result {
+	}, func(r *rbac.Role, i int, rule *rbacv1.PolicyRule) *check.Result {
 		var fields []string
 		for _, f := range []struct {
 			name   string
@@ -339,13 +309,13 @@ func wildcardRule() *check.Check {
 		}
 		res := &check.Result{
 			Path:    fmt.Sprintf("rules[%d].%s", i, fields[0]),
-			Message: fmt.Sprintf("%s rules[%d] has \"*\" in %s, %s; %s", r.RoleRef, i, strings.Join(fields, " and "), scopeWord(clusterWide, r), bound),
+			Message: fmt.Sprintf("%s rules[%d] has \"*\" in %s, %s", r.RoleRef, i, strings.Join(fields, " and "), scopeWord(r)),
 		}
 		all := slices.Contains(rule.Verbs, "*") && slices.Contains(rule.Resources, "*") && slices.Contains(rule.APIGroups, "*")
 		switch {
-		case all && clusterWide:
+		case all && clusterWide(r):
 			res.Severity = check.Critical
-		case !clusterWide && !all:
+		case !clusterWide(r) && !all:
 			res.Severity = check.Medium
 		}
 		return res
