@@ -114,7 +114,7 @@ mutate: {seccompProfile: true, allowPrivilegeEscalation: true, dropAllCapabiliti
 		ObjectMeta: metav1.ObjectMeta{Name: "kubeharden"},
 		Webhooks: []admissionregistrationv1.MutatingWebhook{{
 			Name: "mutate.kubeharden.io", ClientConfig: admissionregistrationv1.WebhookClientConfig{URL: ptr.To(base + "/mutate"), CABundle: ca},
-			Rules: []admissionregistrationv1.RuleWithOperations{{Operations: []admissionregistrationv1.OperationType{admissionregistrationv1.Create}, Rule: webhookResources[0].Rule}},
+			Rules:         []admissionregistrationv1.RuleWithOperations{{Operations: []admissionregistrationv1.OperationType{admissionregistrationv1.Create}, Rule: webhookResources[0].Rule}},
 			FailurePolicy: &fail, SideEffects: ptr.To(admissionregistrationv1.SideEffectClassNone),
 			TimeoutSeconds: ptr.To[int32](5), AdmissionReviewVersions: []string{"v1"}, NamespaceSelector: selector,
 		}},
