@@ -6,6 +6,7 @@
 //	go run ./bench                       # 1k, 10k and 100k objects
 //	go run ./bench -sizes 1000000        # 1M objects (about 1.4 GB of YAML)
 //	go run ./bench -rbac                 # the RBAC world: 50k roles and bindings, 20k service accounts
+//	go run ./bench -webhook              # admission webhook latency at 500 and 2,000 requests/s, 5-minute soak
 package main
 
 import (
@@ -31,9 +32,20 @@ func main() {
 		output = flag.String("o", "json", "report format the scan writes (to /dev/null)")
 		keep   = flag.Bool("keep", false, "keep the generated clusters")
 		rbacW  = flag.Bool("rbac", false, "measure the rbac commands and access-control checks on a generated RBAC world instead")
+		hook   = flag.Bool("webhook", false, "measure the admission webhook under load instead")
+		rates  = flag.String("rates", "500,2000", "with -webhook: request rates per second")
+		phase  = flag.Duration("phase", 30*time.Second, "with -webhook: how long each rate runs")
+		soak   = flag.Duration("soak", 5*time.Minute, "with -webhook: soak duration at 1,000 requests/s (0 to skip)")
 	)
 	flag.Parse()
 	log := slog.New(slog.NewTextHandler(os.Stderr, nil))
+	if *hook {
+		if err := runWebhook(context.Background(), *bin, *work, *rates, *phase, *soak); err != nil {
+			log.Error("bench failed", "err", err)
+			os.Exit(1)
+		}
+		return
+	}
 	if *rbacW {
 		if err := runRBAC(context.Background(), *bin, *work); err != nil {
 			log.Error("bench failed", "err", err)

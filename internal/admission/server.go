@@ -35,8 +35,8 @@ type ServerOptions struct {
 	// MaxInFlight bounds concurrent evaluations (default 64); further
 	// requests wait up to 100 ms, then get 429.
 	MaxInFlight int
-	// RequestTimeout bounds one request (default 9 s, under the API
-	// server's default webhook timeout of 10 s).
+	// RequestTimeout bounds reading a request and deciding it (default
+	// 9 s, under the API server's default webhook timeout of 10 s).
 	RequestTimeout time.Duration
 	// ShutdownGrace is how long shutdown waits for in-flight requests
 	// (default 25 s).
@@ -86,8 +86,7 @@ func NewServer(opts ServerOptions, reviewer *Reviewer, log *slog.Logger) (*Serve
 func (s *Server) Handler() http.Handler {
 	mux := http.NewServeMux()
 	review := func(endpoint string, decide func(context.Context, *admissionv1.AdmissionRequest) *admissionv1.AdmissionResponse) http.Handler {
-		inner := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { s.serveReview(w, r, endpoint, decide) })
-		return http.TimeoutHandler(inner, s.opts.RequestTimeout, `{"error":"kubeharden: request timed out"}`)
+		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { s.serveReview(w, r, endpoint, decide) })
 	}
 	mux.Handle("POST /validate", review("validate", s.reviewer.Validate))
 	mux.Handle("POST /mutate", review("mutate", s.reviewer.Mutate))
@@ -195,6 +194,15 @@ func (s *Server) serveReview(w http.ResponseWriter, r *http.Request, endpoint st
 		return
 	}
 	resp := decide(r.Context(), review.Request)
+	// The read deadline bounds slow bodies; a decision is CPU-bound and
+	// cannot be interrupted, but one that ran past the timeout is answered
+	// as such (the API server has stopped waiting and applied its failure
+	// policy).
+	if time.Since(start) > s.opts.RequestTimeout {
+		s.metrics.errors.WithLabelValues("timeout").Inc()
+		http.Error(w, "kubeharden: request timed out", http.StatusGatewayTimeout)
+		return
+	}
 	switch {
 	case resp.Allowed:
 		outcome = "allowed"

@@ -40,18 +40,23 @@ func Build(objects []*source.Object) *Inventory {
 	}
 	pods := make([]*Pod, len(objects))
 	errs := make([]error, len(objects))
-	workers := runtime.GOMAXPROCS(0)
-	var wg sync.WaitGroup
-	for w := range workers {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			for i := w; i < len(objects); i += workers {
-				pods[i], errs[i] = PodOf(objects[i])
-			}
-		}()
+	// A few objects (an admission request) are cheaper decoded here than
+	// handed to goroutines.
+	workers := min(runtime.GOMAXPROCS(0), max(1, len(objects)/32))
+	decode := func(w int) {
+		for i := w; i < len(objects); i += workers {
+			pods[i], errs[i] = PodOf(objects[i])
+		}
 	}
-	wg.Wait()
+	if workers == 1 {
+		decode(0)
+	} else {
+		var wg sync.WaitGroup
+		for w := range workers {
+			wg.Go(func() { decode(w) })
+		}
+		wg.Wait()
+	}
 	for i, o := range objects {
 		inv.byKey[KeyOf(o)] = o
 		switch {

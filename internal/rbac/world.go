@@ -154,18 +154,52 @@ func Build(objs []*source.Object, opts Options) *World {
 			}
 		}
 	}
-	if !opts.NoDefaults {
+	inputClusterRoles := false
+	for ref := range w.roles {
+		if ref.Kind == "ClusterRole" {
+			inputClusterRoles = true
+			break
+		}
+	}
+	switch {
+	case opts.NoDefaults:
+		w.aggregate()
+	case !inputClusterRoles:
+		// Nothing can aggregate into the defaults: share them, aggregated
+		// once per process (the common case of an admission request).
+		for ref, r := range aggregatedDefaults() {
+			w.roles[ref] = r
+		}
+	default:
 		for _, r := range defaultClusterRoles() {
 			if _, ok := w.roles[r.RoleRef]; !ok {
 				w.roles[r.RoleRef] = r
 			}
 		}
+		w.aggregate()
 	}
-	w.resources = newResourceCatalog(crds)
-	w.aggregate()
+	if len(crds) == 0 {
+		w.resources = builtinCatalog()
+	} else {
+		w.resources = newResourceCatalog(crds)
+	}
 	w.link()
 	return w
 }
+
+// aggregatedDefaults are the bootstrap ClusterRoles with aggregation
+// applied, computed once; they are never modified after.
+var aggregatedDefaults = sync.OnceValue(func() map[RoleRef]*Role {
+	w := &World{roles: map[RoleRef]*Role{}}
+	for _, r := range defaultClusterRoles() {
+		w.roles[r.RoleRef] = r
+	}
+	w.aggregate()
+	return w.roles
+})
+
+// builtinCatalog is the resource catalogue without CRDs, built once.
+var builtinCatalog = sync.OnceValue(func() *ResourceCatalog { return newResourceCatalog(nil) })
 
 func (w *World) addRole(o *source.Object) {
 	r, err := RoleFromObject(o)
