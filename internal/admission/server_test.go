@@ -24,7 +24,7 @@ import (
 
 // startServer runs the webhook on a free loopback port with a fresh
 // certificate and returns its URL and a client that trusts it.
-func startServer(t *testing.T, r *Reviewer, opts ServerOptions) (string, *http.Client, *Server, string) {
+func startServer(t testing.TB, r *Reviewer, opts ServerOptions) (string, *http.Client, *Server, string) {
 	t.Helper()
 	dir := t.TempDir()
 	ca, cert, key, err := testcluster.ServingCert(dir)
@@ -51,7 +51,7 @@ func startServer(t *testing.T, r *Reviewer, opts ServerOptions) (string, *http.C
 	})
 	pool := x509.NewCertPool()
 	pool.AppendCertsFromPEM(ca)
-	client := &http.Client{Timeout: 10 * time.Second, Transport: &http.Transport{TLSClientConfig: &tls.Config{RootCAs: pool}}}
+	client := &http.Client{Timeout: 10 * time.Second, Transport: &http.Transport{TLSClientConfig: &tls.Config{RootCAs: pool}, MaxIdleConnsPerHost: 64}}
 	return "https://" + ln.Addr().String(), client, srv, dir
 }
 
