@@ -92,7 +92,8 @@ func (a *ClusterAccounts) refresh(ctx context.Context) error {
 
 // HasPermissions reports whether a binding grants the service account
 // anything: a binding that names it, all service accounts, or those of
-// its namespace. What every authenticated caller gets does not count.
+// its namespace. What every authenticated caller gets, and Kubernetes'
+// own bindings for every service account (OIDC discovery), do not count.
 func (a *ClusterAccounts) HasPermissions(namespace, name string) (has, known bool) {
 	w := a.world.Load()
 	if w == nil {
@@ -106,7 +107,7 @@ func AccountHasPermissions(w *rbac.World, namespace, name string) bool {
 	sa := rbac.Subject{Kind: rbacv1.ServiceAccountKind, Namespace: namespace, Name: name}
 	id := rbac.IdentityOf(sa)
 	for _, b := range w.BindingsOf(id) {
-		if b.Role == nil || len(b.Role.Rules) == 0 {
+		if b.Role == nil || len(b.Role.Rules) == 0 || b.Bootstrap() {
 			continue
 		}
 		subjects, _ := b.SubjectsOf()

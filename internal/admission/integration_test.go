@@ -13,6 +13,7 @@ import (
 
 	admissionregistrationv1 "k8s.io/api/admissionregistration/v1"
 	corev1 "k8s.io/api/core/v1"
+	rbacv1 "k8s.io/api/rbac/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/client-go/kubernetes"
 	"k8s.io/client-go/rest"
@@ -200,6 +201,24 @@ mutate: {seccompProfile: true, allowPrivilegeEscalation: true, dropAllCapabiliti
 				t.Fatal("no audit event with the findings annotation")
 			}
 			time.Sleep(200 * time.Millisecond)
+		}
+	})
+	t.Run("service-account permissions from the cluster's RBAC", func(t *testing.T) {
+		if _, err := admin.RbacV1().RoleBindings("enforced").Create(ctx, &rbacv1.RoleBinding{
+			ObjectMeta: metav1.ObjectMeta{Name: "operator"},
+			RoleRef:    rbacv1.RoleRef{APIGroup: "rbac.authorization.k8s.io", Kind: "ClusterRole", Name: "view"},
+			Subjects:   []rbacv1.Subject{{Kind: "ServiceAccount", Name: "operator", Namespace: "enforced"}},
+		}, metav1.CreateOptions{}); err != nil {
+			t.Fatal(err)
+		}
+		accounts, err := NewClusterAccounts(ctx, admin, time.Hour, slog.New(slog.NewTextHandler(io.Discard, nil)))
+		if err != nil {
+			t.Fatal(err)
+		}
+		for sa, want := range map[string]bool{"operator": true, "default": false} {
+			if has, known := accounts.HasPermissions("enforced", sa); !known || has != want {
+				t.Errorf("%s: has permissions %v (known %v), want %v", sa, has, known, want)
+			}
 		}
 	})
 	t.Run("webhook down: Fail blocks, Ignore admits", func(t *testing.T) {
