@@ -98,6 +98,17 @@ func run(ctx context.Context, sizeList, bin, work, output string, keep bool) err
 	return nil
 }
 
+// workDir is work, or a fresh temporary directory removed by cleanup.
+func workDir(work, prefix string) (dir string, cleanup func(), err error) {
+	if work != "" {
+		return work, func() {}, nil
+	}
+	if dir, err = os.MkdirTemp("", prefix); err != nil {
+		return "", nil, err
+	}
+	return dir, func() { os.RemoveAll(dir) }, nil
+}
+
 // buildBinary builds kubeharden into work unless bin names one.
 func buildBinary(ctx context.Context, bin, work string) (string, error) {
 	if bin != "" {
@@ -115,16 +126,12 @@ func buildBinary(ctx context.Context, bin, work string) (string, error) {
 // runRBAC generates the RBAC world and times the commands that read it
 // whole: each run loads every file, builds the world and answers.
 func runRBAC(ctx context.Context, bin, work string) error {
-	if work == "" {
-		dir, err := os.MkdirTemp("", "kubeharden-bench-rbac-")
-		if err != nil {
-			return err
-		}
-		defer os.RemoveAll(dir)
-		work = dir
-	}
-	bin, err := buildBinary(ctx, bin, work)
+	work, cleanup, err := workDir(work, "kubeharden-bench-rbac-")
 	if err != nil {
+		return err
+	}
+	defer cleanup()
+	if bin, err = buildBinary(ctx, bin, work); err != nil {
 		return err
 	}
 	dir := filepath.Join(work, "rbac-world")

@@ -70,16 +70,12 @@ func webhookMix() [][]byte {
 // open-loop load: requests are sent on a fixed schedule whatever the
 // latency, which is measured from each request's scheduled time.
 func runWebhook(ctx context.Context, bin, work, rateList string, phase, soak time.Duration) error {
-	if work == "" {
-		dir, err := os.MkdirTemp("", "kubeharden-bench-webhook-")
-		if err != nil {
-			return err
-		}
-		defer os.RemoveAll(dir)
-		work = dir
-	}
-	bin, err := buildBinary(ctx, bin, work)
+	work, cleanup, err := workDir(work, "kubeharden-bench-webhook-")
 	if err != nil {
+		return err
+	}
+	defer cleanup()
+	if bin, err = buildBinary(ctx, bin, work); err != nil {
 		return err
 	}
 	ca, cert, key, err := testcluster.ServingCert(work)
