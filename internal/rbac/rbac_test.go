@@ -248,7 +248,9 @@ rules: [{apiGroups: [gateway.networking.k8s.io], resources: ["*"], verbs: [get]}
 		}
 	}
 	plain, _ := world(t, sample)
-	if _, err := plain.ParseResource("frobnicators"); err == nil {
-		t.Error("an unknown resource no rule names is an error")
+	for _, bad := range []string{"frobnicators", ".apps", "pods.", "pods/exec/x", "/"[1:]} {
+		if _, err := plain.ParseResource(bad); err == nil {
+			t.Errorf("ParseResource(%q) accepted", bad)
+		}
 	}
 }

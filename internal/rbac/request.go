@@ -118,6 +118,9 @@ func (w *World) ParseResource(s string) ([]Request, error) {
 	}
 	res = strings.ToLower(res)
 	if name, group, ok := strings.Cut(res, "."); ok {
+		if name == "" || group == "" {
+			return nil, fmt.Errorf("resource %q: want RESOURCE.GROUP", s)
+		}
 		if known := w.resources.Lookup(name); len(known) > 0 {
 			name = known[0].Resource
 		}
