@@ -281,6 +281,7 @@ func objectsFromValue(v any, line int, lenient bool, itemLine func(int) int) ([]
 				errs = append(errs, documentError{line: il, err: fmt.Errorf("items[%d] is a %s, not a Kubernetes object", i, describe(item))})
 				continue
 			}
+			typedListItem(body, m)
 			if err := validateObject(m); err != nil {
 				errs = append(errs, documentError{line: il, err: fmt.Errorf("items[%d]: %w", i, err)})
 				continue
@@ -293,6 +294,24 @@ func objectsFromValue(v any, line int, lenient bool, itemLine func(int) int) ([]
 		return nil, []documentError{{line: line, err: err}}
 	}
 	return []parsedObject{{body: body, line: line, item: -1}}, nil
+}
+
+// typedListItem gives an item of a typed list (PodList, as `kubectl get
+// -o yaml` writes it) the kind and apiVersion the API server leaves out:
+// the list's kind without "List", and the list's apiVersion.
+func typedListItem(list, item map[string]any) {
+	kind, _ := list["kind"].(string)
+	if kind == "List" {
+		return
+	}
+	if _, ok := item["kind"]; !ok {
+		item["kind"] = strings.TrimSuffix(kind, "List")
+	}
+	if _, ok := item["apiVersion"]; !ok {
+		if v, ok := list["apiVersion"].(string); ok {
+			item["apiVersion"] = v
+		}
+	}
 }
 
 func isList(m map[string]any) bool {

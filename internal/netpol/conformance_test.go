@@ -1,0 +1,97 @@
+package netpol
+
+import (
+	"os"
+	"path/filepath"
+	"regexp"
+	"slices"
+	"strings"
+	"testing"
+
+	"github.com/kubeharden/kubeharden/internal/source"
+)
+
+const analyzerCorpus = "../../../shared/corpus/conformance/netpol-analyzer"
+
+// notPlain marks scenarios beyond plain NetworkPolicy: admin policies,
+// multi-network, OpenShift Routes and Ingress (which add the ingress
+// controller as an endpoint).
+var notPlain = regexp.MustCompile(`anp|banp|udn|nad|route|ingress|virtual_machines`)
+
+// workloadEndpoint matches ns/name[Kind].
+var workloadEndpoint = regexp.MustCompile(`^[^/\[\]]+/[^/\[\]]+\[[A-Za-z]+\]$`)
+
+// TestAnalyzerConformance compares the allowed workload-to-workload
+// connections of every plain-NetworkPolicy scenario of netpol-analyzer
+// with its golden output; every scenario must match exactly. Connections
+// from and to IP blocks and the ingress controller are not compared yet.
+func TestAnalyzerConformance(t *testing.T) {
+	outputs, err := filepath.Glob(filepath.Join(analyzerCorpus, "test_outputs/connlist/*_connlist_output.txt"))
+	if err != nil || len(outputs) == 0 {
+		t.Skipf("../shared corpus not present: the netpol-analyzer fixtures live beside the project")
+	}
+	exact, compared := 0, 0
+	var pairsExpected, pairsFound, pairsRight int
+	for _, out := range outputs {
+		name := strings.TrimSuffix(filepath.Base(out), "_connlist_output.txt")
+		dir := filepath.Join(analyzerCorpus, "tests", name)
+		if notPlain.MatchString(name) || strings.Contains(name, "focus") || strings.Contains(name, "exposure") {
+			continue
+		}
+		if _, err := os.Stat(dir); err != nil {
+			continue
+		}
+		data, err := os.ReadFile(out)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var want []string
+		for _, line := range strings.Split(string(data), "\n") {
+			src, rest, ok := strings.Cut(line, " => ")
+			dst, conn, ok2 := strings.Cut(rest, " : ")
+			if ok && ok2 && workloadEndpoint.MatchString(src) && workloadEndpoint.MatchString(dst) {
+				want = append(want, src+" => "+dst+" : "+conn)
+			}
+		}
+		loaded := source.Load(t.Context(), source.Options{MaxFileSize: 32 << 20}, dir)
+		m := Build(loaded.Objects)
+		var got []string
+		for _, c := range m.Connections() {
+			got = append(got, c.Src.String()+" => "+c.Dst.String()+" : "+c.Conns.String())
+		}
+		slices.Sort(got)
+		slices.Sort(want)
+		compared++
+		pairsExpected += len(want)
+		pairsFound += len(got)
+		for _, g := range got {
+			if slices.Contains(want, g) {
+				pairsRight++
+			}
+		}
+		if slices.Equal(got, want) {
+			exact++
+			continue
+		}
+		var missing, extra []string
+		for _, w := range want {
+			if !slices.Contains(got, w) {
+				missing = append(missing, w)
+			}
+		}
+		for _, g := range got {
+			if !slices.Contains(want, g) {
+				extra = append(extra, g)
+			}
+		}
+		t.Errorf("%s: %d missing, %d extra; e.g. missing %q extra %q (errors %v)", name, len(missing), len(extra), first(missing), first(extra), m.Errors)
+	}
+	t.Logf("netpol-analyzer plain scenarios: %d/%d exact on workload pairs; pairs: %d expected, %d found, %d right", exact, compared, pairsExpected, pairsFound, pairsRight)
+}
+
+func first(s []string) string {
+	if len(s) == 0 {
+		return ""
+	}
+	return s[0]
+}

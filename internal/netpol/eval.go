@@ -1,0 +1,213 @@
+package netpol
+
+import (
+	"fmt"
+	"net/netip"
+
+	corev1 "k8s.io/api/core/v1"
+	networkingv1 "k8s.io/api/networking/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/util/intstr"
+)
+
+// validatePeers rejects what the API server's validation would: invalid
+// selectors and CIDRs, except outside their CIDR, endPort with a named or
+// missing port, or below port.
+func validatePeers(np *networkingv1.NetworkPolicy) error {
+	check := func(where string, peers []networkingv1.NetworkPolicyPeer, ports []networkingv1.NetworkPolicyPort) error {
+		for i, peer := range peers {
+			for _, sel := range []*metav1.LabelSelector{peer.PodSelector, peer.NamespaceSelector} {
+				if sel == nil {
+					continue
+				}
+				if _, err := metav1.LabelSelectorAsSelector(sel); err != nil {
+					return fmt.Errorf("%s peer %d: %w", where, i, err)
+				}
+			}
+			if b := peer.IPBlock; b != nil {
+				if peer.PodSelector != nil || peer.NamespaceSelector != nil {
+					return fmt.Errorf("%s peer %d: ipBlock cannot be combined with selectors", where, i)
+				}
+				cidr, err := netip.ParsePrefix(b.CIDR)
+				if err != nil {
+					return fmt.Errorf("%s peer %d: ipBlock.cidr %q: %w", where, i, b.CIDR, err)
+				}
+				for _, e := range b.Except {
+					ex, err := netip.ParsePrefix(e)
+					if err != nil {
+						return fmt.Errorf("%s peer %d: ipBlock.except %q: %w", where, i, e, err)
+					}
+					if !cidr.Contains(ex.Addr()) || ex.Bits() < cidr.Bits() {
+						return fmt.Errorf("%s peer %d: ipBlock.except %q is not inside %q", where, i, e, b.CIDR)
+					}
+				}
+			}
+		}
+		for i, p := range ports {
+			if p.EndPort == nil {
+				continue
+			}
+			if p.Port == nil || p.Port.Type == intstr.String {
+				return fmt.Errorf("%s port %d: endPort needs a numeric port", where, i)
+			}
+			if *p.EndPort < p.Port.IntVal {
+				return fmt.Errorf("%s port %d: endPort %d is below port %d", where, i, *p.EndPort, p.Port.IntVal)
+			}
+		}
+		return nil
+	}
+	for i, r := range np.Spec.Ingress {
+		if err := check(fmt.Sprintf("spec.ingress[%d]", i), r.From, r.Ports); err != nil {
+			return err
+		}
+	}
+	for i, r := range np.Spec.Egress {
+		if err := check(fmt.Sprintf("spec.egress[%d]", i), r.To, r.Ports); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// peerMatches reports whether peer (of a policy in namespace policyNS)
+// selects workload w. ipBlocks select addresses, never pods.
+func (m *Model) peerMatches(peer networkingv1.NetworkPolicyPeer, policyNS string, w *Workload) bool {
+	if peer.IPBlock != nil {
+		return false
+	}
+	if peer.NamespaceSelector != nil {
+		sel, _ := metav1.LabelSelectorAsSelector(peer.NamespaceSelector)
+		if !sel.Matches(m.namespaces[w.Namespace]) {
+			return false
+		}
+	} else if w.Namespace != policyNS {
+		return false
+	}
+	if peer.PodSelector != nil {
+		sel, _ := metav1.LabelSelectorAsSelector(peer.PodSelector)
+		return sel.Matches(w.Labels)
+	}
+	return true
+}
+
+// portConns is the connections a rule's ports allow to dst: every
+// connection when the list is empty; named ports resolve against dst's
+// container ports.
+func portConns(ports []networkingv1.NetworkPolicyPort, dst *Workload) Conns {
+	if len(ports) == 0 {
+		return AllConns()
+	}
+	var out Conns
+	for _, p := range ports {
+		proto := corev1.ProtocolTCP
+		if p.Protocol != nil {
+			proto = *p.Protocol
+		}
+		switch {
+		case p.Port == nil:
+			out = out.Union(ProtocolConns(proto))
+		case p.Port.Type == intstr.String:
+			for _, cp := range dst.Ports {
+				cproto := cp.Protocol
+				if cproto == "" {
+					cproto = corev1.ProtocolTCP
+				}
+				if cp.Name == p.Port.StrVal && cproto == proto {
+					out = out.Union(PortConns(proto, cp.ContainerPort, cp.ContainerPort))
+				}
+			}
+		default:
+			end := p.Port.IntVal
+			if p.EndPort != nil {
+				end = *p.EndPort
+			}
+			out = out.Union(PortConns(proto, p.Port.IntVal, end))
+		}
+	}
+	return out
+}
+
+// Ingress is what dst admits from src: everything unless a policy
+// isolates dst for ingress, else the union of the rules of those
+// policies whose peers select src.
+func (m *Model) Ingress(src, dst *Workload) Conns {
+	isolated := false
+	var out Conns
+	for _, p := range m.policies {
+		if !p.ingress || p.np.Namespace != dst.Namespace || !p.selector.Matches(dst.Labels) {
+			continue
+		}
+		isolated = true
+		for _, rule := range p.np.Spec.Ingress {
+			if m.rulePeersMatch(rule.From, p.np.Namespace, src) {
+				out = out.Union(portConns(rule.Ports, dst))
+			}
+		}
+	}
+	if !isolated {
+		return AllConns()
+	}
+	return out
+}
+
+// Egress is what src may send to dst, likewise.
+func (m *Model) Egress(src, dst *Workload) Conns {
+	isolated := false
+	var out Conns
+	for _, p := range m.policies {
+		if !p.egress || p.np.Namespace != src.Namespace || !p.selector.Matches(src.Labels) {
+			continue
+		}
+		isolated = true
+		for _, rule := range p.np.Spec.Egress {
+			if m.rulePeersMatch(rule.To, p.np.Namespace, dst) {
+				out = out.Union(portConns(rule.Ports, dst))
+			}
+		}
+	}
+	if !isolated {
+		return AllConns()
+	}
+	return out
+}
+
+// rulePeersMatch: an empty peer list matches everything.
+func (m *Model) rulePeersMatch(peers []networkingv1.NetworkPolicyPeer, policyNS string, w *Workload) bool {
+	if len(peers) == 0 {
+		return true
+	}
+	for _, peer := range peers {
+		if m.peerMatches(peer, policyNS, w) {
+			return true
+		}
+	}
+	return false
+}
+
+// Allowed is what src may open to dst: allowed by src's egress and by
+// dst's ingress.
+func (m *Model) Allowed(src, dst *Workload) Conns {
+	return m.Egress(src, dst).Intersect(m.Ingress(src, dst))
+}
+
+// Connection is one allowed workload pair.
+type Connection struct {
+	Src, Dst *Workload
+	Conns    Conns
+}
+
+// Connections lists every allowed pair of distinct workloads.
+func (m *Model) Connections() []Connection {
+	var out []Connection
+	for _, src := range m.Workloads {
+		for _, dst := range m.Workloads {
+			if src == dst {
+				continue
+			}
+			if c := m.Allowed(src, dst); !c.IsEmpty() {
+				out = append(out, Connection{src, dst, c})
+			}
+		}
+	}
+	return out
+}

@@ -1,0 +1,191 @@
+package netpol
+
+import (
+	"cmp"
+	"fmt"
+	"slices"
+
+	corev1 "k8s.io/api/core/v1"
+	networkingv1 "k8s.io/api/networking/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/labels"
+	"k8s.io/apimachinery/pkg/runtime"
+
+	"github.com/kubeharden/kubeharden/internal/inventory"
+	"github.com/kubeharden/kubeharden/internal/source"
+)
+
+// Workload is a set of identical pods: a Pod or the template of a
+// workload controller, with its namespace's labels.
+type Workload struct {
+	Namespace, Name, Kind string
+	Labels                labels.Set
+	// Ports are the containers' ports, for named-port resolution.
+	Ports  []corev1.ContainerPort
+	Object *source.Object
+}
+
+// String is ns/name[Kind], as netpol-analyzer writes endpoints.
+func (w *Workload) String() string { return w.Namespace + "/" + w.Name + "[" + w.Kind + "]" }
+
+// policy is a NetworkPolicy with its selectors parsed once.
+type policy struct {
+	np       *networkingv1.NetworkPolicy
+	selector labels.Selector
+	ingress  bool // the policy isolates its pods for ingress
+	egress   bool
+	object   *source.Object
+}
+
+// Model is the workloads, namespaces and policies of a set of objects.
+type Model struct {
+	Workloads  []*Workload
+	namespaces map[string]labels.Set
+	policies   []*policy
+	// Errors are policies that cannot be evaluated (invalid selectors or
+	// CIDRs), reported naming their source; they are left out.
+	Errors []*source.Error
+}
+
+// workloadKinds are the kinds whose pods the model evaluates; pods owned
+// by one of them are represented by it.
+var workloadKinds = map[string]bool{
+	"Pod": true, "Deployment": true, "StatefulSet": true, "DaemonSet": true, "ReplicaSet": true,
+	"ReplicationController": true, "Job": true, "CronJob": true,
+}
+
+// Build reads workloads (every kind the inventory gives a pod view),
+// Namespaces and NetworkPolicies. A namespace without a Namespace object
+// has only the kubernetes.io/metadata.name label the API server sets.
+func Build(objs []*source.Object) *Model {
+	m := &Model{namespaces: map[string]labels.Set{}}
+	inv := inventory.Build(objs)
+	for _, o := range objs {
+		switch {
+		case o.Kind() == "Namespace" && o.Group() == "":
+			set := labels.Set(o.Labels())
+			if set == nil {
+				set = labels.Set{}
+			}
+			set = labels.Merge(set, labels.Set{corev1.LabelMetadataName: o.Name()})
+			m.namespaces[o.Name()] = set
+		case o.Kind() == "NetworkPolicy" && o.Group() == networkingv1.GroupName:
+			p, err := newPolicy(o)
+			if err != nil {
+				m.Errors = append(m.Errors, &source.Error{Source: o.Source.String(), Err: err})
+				continue
+			}
+			m.policies = append(m.policies, p)
+		case workloadKinds[o.Kind()]:
+			pod := inv.Pod(o)
+			if pod == nil {
+				continue
+			}
+			w := &Workload{Namespace: namespaceOf(o), Name: o.Name(), Kind: o.Kind(), Labels: labels.Set(pod.Meta.Labels), Object: o}
+			// Pods (and ReplicaSets, Jobs) a controller made stand for their
+			// controller, replicas merged; when the controller is in the
+			// input, its template already does.
+			if kind, name, ok := controllerOf(o); ok {
+				if _, present := inv.Get(inventory.Key{Group: groupOfKind(kind), Kind: kind, Namespace: o.Namespace(), Name: name}); present {
+					continue
+				}
+				w.Kind, w.Name = kind, name
+			}
+			for _, c := range pod.Spec.Containers {
+				w.Ports = append(w.Ports, c.Ports...)
+			}
+			m.addWorkload(w)
+		}
+	}
+	for _, w := range m.Workloads {
+		if _, ok := m.namespaces[w.Namespace]; !ok {
+			m.namespaces[w.Namespace] = labels.Set{corev1.LabelMetadataName: w.Namespace}
+		}
+	}
+	slices.SortFunc(m.Workloads, func(a, b *Workload) int {
+		return cmp.Or(cmp.Compare(a.Namespace, b.Namespace), cmp.Compare(a.Name, b.Name), cmp.Compare(a.Kind, b.Kind))
+	})
+	return m
+}
+
+// namespaceOf is the object's namespace, "default" when unset (where
+// kubectl would create it).
+func namespaceOf(o *source.Object) string {
+	if ns := o.Namespace(); ns != "" {
+		return ns
+	}
+	return metav1.NamespaceDefault
+}
+
+// controllerOf returns the kind and name of the object's controller.
+func controllerOf(o *source.Object) (kind, name string, ok bool) {
+	refs, _ := o.Metadata()["ownerReferences"].([]any)
+	for _, r := range refs {
+		m, _ := r.(map[string]any)
+		if c, _ := m["controller"].(bool); !c || m["kind"] == "Node" {
+			continue // a static pod's mirror is owned by its Node: it stands for itself
+		}
+		kind, _ = m["kind"].(string)
+		name, _ = m["name"].(string)
+		if kind == "" {
+			kind = o.Kind() // an owner of unknown kind: replicas of the object's own kind
+		}
+		return kind, name, name != ""
+	}
+	return "", "", false
+}
+
+func groupOfKind(kind string) string {
+	switch kind {
+	case "Deployment", "StatefulSet", "DaemonSet", "ReplicaSet":
+		return "apps"
+	case "Job", "CronJob":
+		return "batch"
+	}
+	return ""
+}
+
+// addWorkload adds w unless a workload of that identity is already there
+// (replicas of one controller).
+func (m *Model) addWorkload(w *Workload) {
+	for _, x := range m.Workloads {
+		if x.Namespace == w.Namespace && x.Name == w.Name && x.Kind == w.Kind {
+			return
+		}
+	}
+	m.Workloads = append(m.Workloads, w)
+}
+
+func newPolicy(o *source.Object) (*policy, error) {
+	var np networkingv1.NetworkPolicy
+	if err := runtime.DefaultUnstructuredConverter.FromUnstructured(o.Body, &np); err != nil {
+		return nil, fmt.Errorf("NetworkPolicy %s: %w", o.Name(), err)
+	}
+	if np.Namespace == "" {
+		np.Namespace = metav1.NamespaceDefault
+	}
+	sel, err := metav1.LabelSelectorAsSelector(&np.Spec.PodSelector)
+	if err != nil {
+		return nil, fmt.Errorf("NetworkPolicy %s/%s: spec.podSelector: %w", np.Namespace, np.Name, err)
+	}
+	p := &policy{np: &np, selector: sel, object: o}
+	// policyTypes defaults to Ingress, plus Egress when egress rules exist.
+	if len(np.Spec.PolicyTypes) == 0 {
+		p.ingress = true
+		p.egress = len(np.Spec.Egress) > 0
+	}
+	for _, t := range np.Spec.PolicyTypes {
+		switch t {
+		case networkingv1.PolicyTypeIngress:
+			p.ingress = true
+		case networkingv1.PolicyTypeEgress:
+			p.egress = true
+		default:
+			return nil, fmt.Errorf("NetworkPolicy %s/%s: unknown policyType %q", np.Namespace, np.Name, t)
+		}
+	}
+	if err := validatePeers(&np); err != nil {
+		return nil, fmt.Errorf("NetworkPolicy %s/%s: %w", np.Namespace, np.Name, err)
+	}
+	return p, nil
+}
