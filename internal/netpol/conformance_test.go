@@ -95,3 +95,35 @@ func first(s []string) string {
 	}
 	return s[0]
 }
+
+// TestAnalyzerFatalErrors: the plain-NetworkPolicy inputs netpol-analyzer
+// must reject are rejected here too, with an error naming the source.
+func TestAnalyzerFatalErrors(t *testing.T) {
+	data, err := os.ReadFile(filepath.Join(analyzerCorpus, "expected_fatal_errors.csv"))
+	if err != nil {
+		t.Skipf("../shared corpus not present: %v", err)
+	}
+	rejected, cases := 0, 0
+	for _, line := range strings.Split(strings.TrimSpace(string(data)), "\n")[1:] {
+		fields := strings.SplitN(line, ",", 3)
+		name, dir := fields[0], fields[1]
+		if notPlain.MatchString(dir) || strings.Contains(name, "multiple_networks") {
+			continue
+		}
+		cases++
+		path := filepath.Join(analyzerCorpus, "tests", dir)
+		loaded := source.Load(t.Context(), source.Options{MaxFileSize: 32 << 20}, path)
+		m := Build(loaded.Objects)
+		switch {
+		case len(m.Errors) > 0:
+			rejected++
+			t.Logf("%s: %v", dir, m.Errors[0])
+		case len(loaded.Errors) > 0 && len(loaded.Objects) == 0:
+			rejected++
+			t.Logf("%s: %v", dir, loaded.Errors[0])
+		default:
+			t.Errorf("%s (%s): accepted", dir, name)
+		}
+	}
+	t.Logf("netpol-analyzer fatal-error inputs (plain NetworkPolicy): %d/%d rejected", rejected, cases)
+}

@@ -14,8 +14,18 @@ import (
 // selectors and CIDRs, except outside their CIDR, endPort with a named or
 // missing port, or below port.
 func validatePeers(np *networkingv1.NetworkPolicy) error {
-	check := func(where string, peers []networkingv1.NetworkPolicyPeer, ports []networkingv1.NetworkPolicyPort) error {
+	check := func(where string, peers []networkingv1.NetworkPolicyPeer, ports []networkingv1.NetworkPolicyPort, egress bool) error {
 		for i, peer := range peers {
+			if peer.PodSelector == nil && peer.NamespaceSelector == nil && peer.IPBlock == nil {
+				return fmt.Errorf("%s peer %d: a peer needs a podSelector, a namespaceSelector or an ipBlock", where, i)
+			}
+			if egress && peer.IPBlock != nil {
+				for _, p := range ports {
+					if p.Port != nil && p.Port.Type == intstr.String {
+						return fmt.Errorf("%s: named port %q cannot apply to ipBlock peer %d (an address has no named ports)", where, p.Port.StrVal, i)
+					}
+				}
+			}
 			for _, sel := range []*metav1.LabelSelector{peer.PodSelector, peer.NamespaceSelector} {
 				if sel == nil {
 					continue
@@ -57,12 +67,12 @@ func validatePeers(np *networkingv1.NetworkPolicy) error {
 		return nil
 	}
 	for i, r := range np.Spec.Ingress {
-		if err := check(fmt.Sprintf("spec.ingress[%d]", i), r.From, r.Ports); err != nil {
+		if err := check(fmt.Sprintf("spec.ingress[%d]", i), r.From, r.Ports, false); err != nil {
 			return err
 		}
 	}
 	for i, r := range np.Spec.Egress {
-		if err := check(fmt.Sprintf("spec.egress[%d]", i), r.To, r.Ports); err != nil {
+		if err := check(fmt.Sprintf("spec.egress[%d]", i), r.To, r.Ports, true); err != nil {
 			return err
 		}
 	}

@@ -23,6 +23,8 @@ type Workload struct {
 	// Ports are the containers' ports, for named-port resolution.
 	Ports  []corev1.ContainerPort
 	Object *source.Object
+	// variants are the labels of merged replicas that differ from Labels.
+	variants []labels.Set
 }
 
 // String is ns/name[Kind], as netpol-analyzer writes endpoints.
@@ -63,6 +65,10 @@ func Build(objs []*source.Object) *Model {
 	for _, o := range objs {
 		switch {
 		case o.Kind() == "Namespace" && o.Group() == "":
+			if _, dup := m.namespaces[o.Name()]; dup {
+				m.Errors = append(m.Errors, &source.Error{Source: o.Source.String(), Err: fmt.Errorf("namespace %q is defined twice", o.Name())})
+				continue
+			}
 			set := labels.Set(o.Labels())
 			if set == nil {
 				set = labels.Set{}
@@ -71,6 +77,9 @@ func Build(objs []*source.Object) *Model {
 			m.namespaces[o.Name()] = set
 		case o.Kind() == "NetworkPolicy" && o.Group() == networkingv1.GroupName:
 			p, err := newPolicy(o)
+			if err == nil && slices.ContainsFunc(m.policies, func(q *policy) bool { return q.np.Namespace == p.np.Namespace && q.np.Name == p.np.Name }) {
+				err = fmt.Errorf("NetworkPolicy %s/%s is defined twice", p.np.Namespace, p.np.Name)
+			}
 			if err != nil {
 				m.Errors = append(m.Errors, &source.Error{Source: o.Source.String(), Err: err})
 				continue
@@ -102,6 +111,7 @@ func Build(objs []*source.Object) *Model {
 			m.namespaces[w.Namespace] = labels.Set{corev1.LabelMetadataName: w.Namespace}
 		}
 	}
+	m.checkReplicaLabels()
 	slices.SortFunc(m.Workloads, func(a, b *Workload) int {
 		return cmp.Or(cmp.Compare(a.Namespace, b.Namespace), cmp.Compare(a.Name, b.Name), cmp.Compare(a.Kind, b.Kind))
 	})
@@ -150,10 +160,59 @@ func groupOfKind(kind string) string {
 func (m *Model) addWorkload(w *Workload) {
 	for _, x := range m.Workloads {
 		if x.Namespace == w.Namespace && x.Name == w.Name && x.Kind == w.Kind {
+			if !labels.Equals(x.Labels, w.Labels) {
+				x.variants = append(x.variants, w.Labels)
+			}
 			return
 		}
 	}
 	m.Workloads = append(m.Workloads, w)
+}
+
+// peersTellApart reports whether a rule peer of p that reaches w's
+// namespace selects pods labelled w.Labels but not v, or the reverse.
+func (m *Model) peersTellApart(p *policy, w *Workload, v labels.Set) bool {
+	var peers []networkingv1.NetworkPolicyPeer
+	for _, r := range p.np.Spec.Ingress {
+		peers = append(peers, r.From...)
+	}
+	for _, r := range p.np.Spec.Egress {
+		peers = append(peers, r.To...)
+	}
+	for _, peer := range peers {
+		if peer.PodSelector == nil {
+			continue
+		}
+		if peer.NamespaceSelector == nil && p.np.Namespace != w.Namespace {
+			continue
+		}
+		if peer.NamespaceSelector != nil {
+			if sel, _ := metav1.LabelSelectorAsSelector(peer.NamespaceSelector); !sel.Matches(m.namespaces[w.Namespace]) {
+				continue
+			}
+		}
+		if sel, _ := metav1.LabelSelectorAsSelector(peer.PodSelector); sel.Matches(w.Labels) != sel.Matches(v) {
+			return true
+		}
+	}
+	return false
+}
+
+// checkReplicaLabels reports workloads whose merged replicas carry
+// different labels that some policy tells apart: they cannot be analyzed
+// as one workload.
+func (m *Model) checkReplicaLabels() {
+	for _, w := range m.Workloads {
+		for _, v := range w.variants {
+			for _, p := range m.policies {
+				if (p.np.Namespace == w.Namespace && p.selector.Matches(w.Labels) != p.selector.Matches(v)) || m.peersTellApart(p, w, v) {
+					m.Errors = append(m.Errors, &source.Error{Source: w.Object.Source.String(), Err: fmt.Errorf(
+						"pods of %s have different labels and NetworkPolicy %s/%s selects only some of them", w, p.np.Namespace, p.np.Name)})
+					return
+				}
+			}
+		}
+	}
 }
 
 func newPolicy(o *source.Object) (*policy, error) {

@@ -164,7 +164,11 @@ func randomPolicies(r *rand.Rand, n int) []string {
 		key := map[string]string{"ingress": "from", "egress": "to"}[dir]
 		rule := "{}"
 		if r.IntN(4) > 0 {
-			rule = fmt.Sprintf("{%s: [%s], %s}", key, peers[r.IntN(len(peers))], ports[r.IntN(len(ports))])
+			peer, port := peers[r.IntN(len(peers))], ports[r.IntN(len(ports))]
+			if dir == "egress" && strings.Contains(peer, "ipBlock") && strings.Contains(port, "http") {
+				port = "" // a named port cannot apply to an address
+			}
+			rule = fmt.Sprintf("{%s: [%s], %s}", key, peer, port)
 		}
 		out = append(out, fmt.Sprintf("---\napiVersion: networking.k8s.io/v1\nkind: NetworkPolicy\nmetadata: {name: p%d, namespace: %s}\nspec:\n  podSelector: %s\n  policyTypes: [%s]\n  %s: [%s]\n",
 			i, ns, selectors[r.IntN(len(selectors))], strings.ToUpper(dir[:1])+dir[1:], dir, rule))
