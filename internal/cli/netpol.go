@@ -1,0 +1,172 @@
+package cli
+
+import (
+	"encoding/json"
+	"fmt"
+	"strings"
+
+	"github.com/spf13/cobra"
+	corev1 "k8s.io/api/core/v1"
+
+	"github.com/kubeharden/kubeharden/internal/netpol"
+)
+
+// netpolKinds are what the netpol commands read from a live cluster.
+var netpolKinds = []string{"Namespace", "NetworkPolicy", "Pod", "Deployment", "StatefulSet", "DaemonSet", "ReplicaSet", "ReplicationController", "Job", "CronJob"}
+
+func newNetpolCommand(stdio IO, g *globalFlags) *cobra.Command {
+	cmd := &cobra.Command{
+		Use:   "netpol",
+		Short: "What NetworkPolicies allow: workload-to-workload connections",
+		Long: "The netpol commands evaluate networking.k8s.io/v1 NetworkPolicies with the API's\n" +
+			"semantics (policyTypes defaulting, peers, named ports, endPort ranges, additive\n" +
+			"policies) over the pods of every workload kind. Workloads are NAMESPACE/NAME.",
+	}
+	cmd.AddCommand(newNetpolMatrixCommand(stdio, g), newNetpolCanReachCommand(stdio, g))
+	return cmd
+}
+
+func loadNetpolModel(cmd *cobra.Command, stdio IO, g *globalFlags, in *inputFlags) (*netpol.Model, error) {
+	loaded, err := in.load(cmd.Context(), stdio, g.logger(stdio.Err), netpolKinds)
+	if err != nil {
+		return nil, err
+	}
+	m := netpol.Build(loaded.Objects)
+	for _, e := range m.Errors {
+		fmt.Fprintf(stdio.Err, "error: %v\n", e)
+	}
+	if len(loaded.Errors)+len(m.Errors) > 0 {
+		return m, &exitError{code: ExitError, err: fmt.Errorf("%d inputs could not be evaluated (see the errors above)", len(loaded.Errors)+len(m.Errors))}
+	}
+	return m, nil
+}
+
+type connectionJSON struct {
+	Src  string `json:"src"`
+	Dst  string `json:"dst"`
+	Conn string `json:"conn"`
+}
+
+func newNetpolMatrixCommand(stdio IO, g *globalFlags) *cobra.Command {
+	var in inputFlags
+	var output string
+	cmd := &cobra.Command{
+		Use:     "matrix",
+		Short:   "List every allowed workload-to-workload connection with its protocols and ports",
+		Example: "  kubeharden netpol matrix -f ./manifests\n  kubeharden netpol matrix --cluster -o json",
+		Args:    cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			if err := checkFormat(output, "table", "json"); err != nil {
+				return err
+			}
+			m, loadErr := loadNetpolModel(cmd, stdio, g, &in)
+			if m == nil {
+				return loadErr
+			}
+			conns := m.Connections()
+			if output == "json" {
+				out := make([]connectionJSON, 0, len(conns))
+				for _, c := range conns {
+					out = append(out, connectionJSON{c.Src.String(), c.Dst.String(), c.Conns.String()})
+				}
+				enc := json.NewEncoder(stdio.Out)
+				enc.SetIndent("", "  ")
+				if err := enc.Encode(out); err != nil {
+					return err
+				}
+				return loadErr
+			}
+			for _, c := range conns {
+				fmt.Fprintf(stdio.Out, "%s => %s : %s\n", c.Src, c.Dst, c.Conns)
+			}
+			return loadErr
+		},
+	}
+	in.register(cmd.Flags())
+	cmd.Flags().StringVarP(&output, "output", "o", "table", "output format: table (src => dst : connections) or json")
+	return cmd
+}
+
+func newNetpolCanReachCommand(stdio IO, g *globalFlags) *cobra.Command {
+	var in inputFlags
+	var kind, protocol string
+	var port int32
+	cmd := &cobra.Command{
+		Use:   "can-reach SRC DST [--port N] [--protocol TCP|UDP|SCTP]",
+		Short: "Whether one workload may connect to another (exit 0 allowed, 1 denied)",
+		Long: "can-reach answers whether workload SRC (NAMESPACE/NAME) may open a connection to DST,\n" +
+			"on --port and --protocol when given, and prints what is allowed between them. It\n" +
+			"exits 0 when allowed and 1 when denied, so scripts can use it.",
+		Example: "  kubeharden netpol can-reach shop/web shop/db --port 5432 -f ./manifests",
+		Args:    cobra.ExactArgs(2),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			proto := corev1.Protocol(strings.ToUpper(protocol))
+			if proto != corev1.ProtocolTCP && proto != corev1.ProtocolUDP && proto != corev1.ProtocolSCTP {
+				return usageError("--protocol %q: want TCP, UDP or SCTP", protocol)
+			}
+			if port < 0 || port > 65535 {
+				return usageError("--port %d: want 1-65535", port)
+			}
+			m, loadErr := loadNetpolModel(cmd, stdio, g, &in)
+			if m == nil {
+				return loadErr
+			}
+			src, err := findWorkload(m, args[0], kind)
+			if err != nil {
+				return usageError("%v", err)
+			}
+			dst, err := findWorkload(m, args[1], kind)
+			if err != nil {
+				return usageError("%v", err)
+			}
+			allowed := m.Allowed(src, dst)
+			ok := !allowed.IsEmpty()
+			if port != 0 {
+				ok = allowed.Contains(proto, port)
+			}
+			verdict := "denied"
+			if ok {
+				verdict = "allowed"
+			}
+			what := "any connection"
+			if port != 0 {
+				what = fmt.Sprintf("%s %d", proto, port)
+			}
+			fmt.Fprintf(stdio.Out, "%s: %s => %s on %s\n  egress of %s allows: %s\n  ingress of %s allows: %s\n  together: %s\n",
+				verdict, src, dst, what, src, m.Egress(src, dst), dst, m.Ingress(src, dst), allowed)
+			switch {
+			case loadErr != nil:
+				return loadErr
+			case !ok:
+				return &exitError{code: ExitFindings}
+			}
+			return nil
+		},
+	}
+	in.register(cmd.Flags())
+	cmd.Flags().StringVar(&kind, "kind", "", "workload kind, when NAMESPACE/NAME is ambiguous")
+	cmd.Flags().Int32Var(&port, "port", 0, "destination port (default: any)")
+	cmd.Flags().StringVar(&protocol, "protocol", "TCP", "protocol of --port")
+	return cmd
+}
+
+// findWorkload resolves NAMESPACE/NAME (and kind when ambiguous).
+func findWorkload(m *netpol.Model, ref, kind string) (*netpol.Workload, error) {
+	ns, name, ok := strings.Cut(ref, "/")
+	if !ok || ns == "" || name == "" {
+		return nil, fmt.Errorf("workload %q: want NAMESPACE/NAME", ref)
+	}
+	var found []*netpol.Workload
+	for _, w := range m.Workloads {
+		if w.Namespace == ns && w.Name == name && (kind == "" || strings.EqualFold(w.Kind, kind)) {
+			found = append(found, w)
+		}
+	}
+	switch len(found) {
+	case 0:
+		return nil, fmt.Errorf("workload %s: not found", ref)
+	case 1:
+		return found[0], nil
+	}
+	return nil, fmt.Errorf("workload %s is ambiguous (%s, %s, …): name its --kind", ref, found[0].Kind, found[1].Kind)
+}

@@ -1,0 +1,76 @@
+package cli
+
+import (
+	"encoding/json"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+)
+
+const netpolWorld = `apiVersion: apps/v1
+kind: Deployment
+metadata: {name: web, namespace: shop}
+spec:
+  selector: {matchLabels: {app: web}}
+  template:
+    metadata: {labels: {app: web}}
+    spec: {containers: [{name: c, image: x}]}
+---
+apiVersion: apps/v1
+kind: StatefulSet
+metadata: {name: db, namespace: shop}
+spec:
+  selector: {matchLabels: {app: db}}
+  template:
+    metadata: {labels: {app: db}}
+    spec: {containers: [{name: c, image: x, ports: [{name: pg, containerPort: 5432}]}]}
+---
+apiVersion: networking.k8s.io/v1
+kind: NetworkPolicy
+metadata: {name: db, namespace: shop}
+spec:
+  podSelector: {matchLabels: {app: db}}
+  ingress: [{from: [{podSelector: {matchLabels: {app: web}}}], ports: [{port: pg}]}]
+`
+
+func TestNetpolCommands(t *testing.T) {
+	dir := t.TempDir()
+	if err := os.WriteFile(filepath.Join(dir, "world.yaml"), []byte(netpolWorld), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	m := run(t, "", "netpol", "matrix", "-f", dir)
+	want := "shop/db[StatefulSet] => shop/web[Deployment] : All Connections\nshop/web[Deployment] => shop/db[StatefulSet] : TCP 5432\n"
+	if m.code != ExitOK || m.stdout != want {
+		t.Errorf("matrix: exit %d\n%s%s", m.code, m.stdout, m.stderr)
+	}
+	var rows []map[string]string
+	js := run(t, "", "netpol", "matrix", "-f", dir, "-o", "json")
+	if err := json.Unmarshal([]byte(js.stdout), &rows); err != nil || len(rows) != 2 || rows[1]["conn"] != "TCP 5432" {
+		t.Errorf("matrix json: %v %s", err, js.stdout)
+	}
+	for _, tc := range []struct {
+		args []string
+		code int
+		want string
+	}{
+		{[]string{"shop/web", "shop/db", "--port", "5432"}, ExitOK, "allowed"},
+		{[]string{"shop/web", "shop/db", "--port", "5433"}, ExitFindings, "denied"},
+		{[]string{"shop/web", "shop/db", "--port", "5432", "--protocol", "udp"}, ExitFindings, "denied"},
+		{[]string{"shop/db", "shop/web"}, ExitOK, "together: All Connections"},
+		{[]string{"shop/web", "shop/nope"}, ExitError, ""},
+		{[]string{"web", "shop/db"}, ExitError, ""},
+		{[]string{"shop/web", "shop/db", "--protocol", "ICMP"}, ExitError, ""},
+	} {
+		r := run(t, "", append(append([]string{"netpol", "can-reach"}, tc.args...), "-f", dir)...)
+		if r.code != tc.code || !strings.Contains(r.stdout, tc.want) {
+			t.Errorf("can-reach %v: exit %d, want %d\n%s%s", tc.args, r.code, tc.code, r.stdout, r.stderr)
+		}
+	}
+	bad := filepath.Join(dir, "bad.yaml")
+	os.WriteFile(bad, []byte("apiVersion: networking.k8s.io/v1\nkind: NetworkPolicy\nmetadata: {name: x, namespace: shop}\nspec:\n  podSelector: {}\n  ingress: [{from: [{ipBlock: {cidr: 300.0.0.0/8}}]}]\n"), 0o644)
+	r := run(t, "", "netpol", "matrix", "-f", dir)
+	if r.code != ExitError || !strings.Contains(r.stderr, "bad.yaml") || !strings.Contains(r.stdout, "shop/web") {
+		t.Errorf("an invalid policy is reported by file and the rest answered: exit %d\n%s%s", r.code, r.stdout, r.stderr)
+	}
+}
