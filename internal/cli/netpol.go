@@ -1,7 +1,9 @@
 package cli
 
 import (
+	"cmp"
 	"encoding/json"
+	"slices"
 	"fmt"
 	"strings"
 
@@ -52,7 +54,7 @@ func newNetpolMatrixCommand(stdio IO, g *globalFlags) *cobra.Command {
 	var output string
 	cmd := &cobra.Command{
 		Use:     "matrix",
-		Short:   "List every allowed workload-to-workload connection with its protocols and ports",
+		Short:   "List every allowed connection between workloads and outside address ranges, with protocols and ports",
 		Example: "  kubeharden netpol matrix -f ./manifests\n  kubeharden netpol matrix --cluster -o json",
 		Args:    cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
@@ -63,11 +65,22 @@ func newNetpolMatrixCommand(stdio IO, g *globalFlags) *cobra.Command {
 			if m == nil {
 				return loadErr
 			}
-			conns := m.Connections()
+			var rows []connectionJSON
+			for _, c := range m.Connections() {
+				rows = append(rows, connectionJSON{c.Src.String(), c.Dst.String(), c.Conns.String()})
+			}
+			for _, e := range m.ExternalConnections() {
+				if e.Inbound {
+					rows = append(rows, connectionJSON{e.Endpoint(), e.Workload.String(), e.Conns.String()})
+				} else {
+					rows = append(rows, connectionJSON{e.Workload.String(), e.Endpoint(), e.Conns.String()})
+				}
+			}
+			slices.SortStableFunc(rows, func(a, b connectionJSON) int { return cmp.Or(cmp.Compare(a.Src, b.Src), cmp.Compare(a.Dst, b.Dst)) })
 			if output == "json" {
-				out := make([]connectionJSON, 0, len(conns))
-				for _, c := range conns {
-					out = append(out, connectionJSON{c.Src.String(), c.Dst.String(), c.Conns.String()})
+				out := rows
+				if out == nil {
+					out = []connectionJSON{}
 				}
 				enc := json.NewEncoder(stdio.Out)
 				enc.SetIndent("", "  ")
@@ -76,8 +89,8 @@ func newNetpolMatrixCommand(stdio IO, g *globalFlags) *cobra.Command {
 				}
 				return loadErr
 			}
-			for _, c := range conns {
-				fmt.Fprintf(stdio.Out, "%s => %s : %s\n", c.Src, c.Dst, c.Conns)
+			for _, r := range rows {
+				fmt.Fprintf(stdio.Out, "%s => %s : %s\n", r.Src, r.Dst, r.Conn)
 			}
 			return loadErr
 		},

@@ -40,13 +40,17 @@ func TestNetpolCommands(t *testing.T) {
 		t.Fatal(err)
 	}
 	m := run(t, "", "netpol", "matrix", "-f", dir)
-	want := "shop/db[StatefulSet] => shop/web[Deployment] : All Connections\nshop/web[Deployment] => shop/db[StatefulSet] : TCP 5432\n"
+	want := "0.0.0.0-255.255.255.255[External] => shop/web[Deployment] : All Connections\n" +
+		"shop/db[StatefulSet] => 0.0.0.0-255.255.255.255[External] : All Connections\n" +
+		"shop/db[StatefulSet] => shop/web[Deployment] : All Connections\n" +
+		"shop/web[Deployment] => 0.0.0.0-255.255.255.255[External] : All Connections\n" +
+		"shop/web[Deployment] => shop/db[StatefulSet] : TCP 5432\n"
 	if m.code != ExitOK || m.stdout != want {
 		t.Errorf("matrix: exit %d\n%s%s", m.code, m.stdout, m.stderr)
 	}
 	var rows []map[string]string
 	js := run(t, "", "netpol", "matrix", "-f", dir, "-o", "json")
-	if err := json.Unmarshal([]byte(js.stdout), &rows); err != nil || len(rows) != 2 || rows[1]["conn"] != "TCP 5432" {
+	if err := json.Unmarshal([]byte(js.stdout), &rows); err != nil || len(rows) != 5 || rows[4]["conn"] != "TCP 5432" {
 		t.Errorf("matrix json: %v %s", err, js.stdout)
 	}
 	for _, tc := range []struct {

@@ -18,8 +18,9 @@ const analyzerCorpus = "../../../shared/corpus/conformance/netpol-analyzer"
 // controller as an endpoint).
 var notPlain = regexp.MustCompile(`anp|banp|udn|nad|route|ingress|virtual_machines`)
 
-// workloadEndpoint matches ns/name[Kind].
-var workloadEndpoint = regexp.MustCompile(`^[^/\[\]]+/[^/\[\]]+\[[A-Za-z]+\]$`)
+// endpoint matches ns/name[Kind] and IPv4 ranges a.b.c.d-e.f.g.h[External]
+// (not the ingress controller of Route and Ingress scenarios).
+var endpoint = regexp.MustCompile(`^([^/\[\]]+/[^/\[\]]+\[[A-Za-z]+\]|[0-9.]+-[0-9.]+\[External\])$`)
 
 // TestAnalyzerConformance compares the allowed workload-to-workload
 // connections of every plain-NetworkPolicy scenario of netpol-analyzer
@@ -49,7 +50,7 @@ func TestAnalyzerConformance(t *testing.T) {
 		for _, line := range strings.Split(string(data), "\n") {
 			src, rest, ok := strings.Cut(line, " => ")
 			dst, conn, ok2 := strings.Cut(rest, " : ")
-			if ok && ok2 && workloadEndpoint.MatchString(src) && workloadEndpoint.MatchString(dst) {
+			if ok && ok2 && endpoint.MatchString(src) && endpoint.MatchString(dst) {
 				want = append(want, src+" => "+dst+" : "+conn)
 			}
 		}
@@ -58,6 +59,9 @@ func TestAnalyzerConformance(t *testing.T) {
 		var got []string
 		for _, c := range m.Connections() {
 			got = append(got, c.Src.String()+" => "+c.Dst.String()+" : "+c.Conns.String())
+		}
+		for _, e := range m.ExternalConnections() {
+			got = append(got, e.String())
 		}
 		slices.Sort(got)
 		slices.Sort(want)
@@ -86,7 +90,7 @@ func TestAnalyzerConformance(t *testing.T) {
 		}
 		t.Errorf("%s: %d missing, %d extra; e.g. missing %q extra %q (errors %v)", name, len(missing), len(extra), first(missing), first(extra), m.Errors)
 	}
-	t.Logf("netpol-analyzer plain scenarios: %d/%d exact on workload pairs; pairs: %d expected, %d found, %d right", exact, compared, pairsExpected, pairsFound, pairsRight)
+	t.Logf("netpol-analyzer plain scenarios: %d/%d exact; pairs: %d expected, %d found, %d right", exact, compared, pairsExpected, pairsFound, pairsRight)
 }
 
 func first(s []string) string {

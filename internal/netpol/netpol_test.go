@@ -233,3 +233,29 @@ func TestProperties(t *testing.T) {
 		t.Errorf("deny-all leaves %v", got)
 	}
 }
+
+func TestExternal(t *testing.T) {
+	m := model(t, `---
+apiVersion: networking.k8s.io/v1
+kind: NetworkPolicy
+metadata: {name: db, namespace: shop}
+spec:
+  podSelector: {matchLabels: {app: db}}
+  policyTypes: [Ingress, Egress]
+  ingress: [{from: [{ipBlock: {cidr: 10.0.0.0/8, except: [10.0.0.0/9, 10.128.0.0/10]}}], ports: [{port: pg}]}]
+  egress: [{to: [{ipBlock: {cidr: 192.168.1.0/24}}]}]
+`)
+	var got []string
+	for _, e := range m.ExternalConnections() {
+		if e.Workload.Name == "db" {
+			got = append(got, e.String())
+		}
+	}
+	want := []string{
+		"shop/db[Deployment] => 192.168.1.0-192.168.1.255[External] : All Connections",
+		"10.192.0.0-10.255.255.255[External] => shop/db[Deployment] : TCP 5432",
+	}
+	if !slices.Equal(got, want) {
+		t.Errorf("external connections of db:\n%q\nwant\n%q", got, want)
+	}
+}
