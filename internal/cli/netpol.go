@@ -3,8 +3,8 @@ package cli
 import (
 	"cmp"
 	"encoding/json"
-	"slices"
 	"fmt"
+	"slices"
 	"strings"
 
 	"github.com/spf13/cobra"
