@@ -86,16 +86,14 @@ func (m *Model) peerMatches(peer networkingv1.NetworkPolicyPeer, policyNS string
 		return false
 	}
 	if peer.NamespaceSelector != nil {
-		sel, _ := metav1.LabelSelectorAsSelector(peer.NamespaceSelector)
-		if !sel.Matches(m.namespaces[w.Namespace]) {
+		if !m.sel(peer.NamespaceSelector).Matches(m.namespaces[w.Namespace]) {
 			return false
 		}
 	} else if w.Namespace != policyNS {
 		return false
 	}
 	if peer.PodSelector != nil {
-		sel, _ := metav1.LabelSelectorAsSelector(peer.PodSelector)
-		return sel.Matches(w.Labels)
+		return m.sel(peer.PodSelector).Matches(w.Labels)
 	}
 	return true
 }
@@ -141,42 +139,32 @@ func portConns(ports []networkingv1.NetworkPolicyPort, dst *Workload) Conns {
 // isolates dst for ingress, else the union of the rules of those
 // policies whose peers select src.
 func (m *Model) Ingress(src, dst *Workload) Conns {
-	isolated := false
+	if len(dst.ingress) == 0 {
+		return AllConns()
+	}
 	var out Conns
-	for _, p := range m.policies {
-		if !p.ingress || p.np.Namespace != dst.Namespace || !p.selector.Matches(dst.Labels) {
-			continue
-		}
-		isolated = true
+	for _, p := range dst.ingress {
 		for _, rule := range p.np.Spec.Ingress {
 			if m.rulePeersMatch(rule.From, p.np.Namespace, src) {
 				out = out.Union(portConns(rule.Ports, dst))
 			}
 		}
 	}
-	if !isolated {
-		return AllConns()
-	}
 	return out
 }
 
 // Egress is what src may send to dst, likewise.
 func (m *Model) Egress(src, dst *Workload) Conns {
-	isolated := false
+	if len(src.egress) == 0 {
+		return AllConns()
+	}
 	var out Conns
-	for _, p := range m.policies {
-		if !p.egress || p.np.Namespace != src.Namespace || !p.selector.Matches(src.Labels) {
-			continue
-		}
-		isolated = true
+	for _, p := range src.egress {
 		for _, rule := range p.np.Spec.Egress {
 			if m.rulePeersMatch(rule.To, p.np.Namespace, dst) {
 				out = out.Union(portConns(rule.Ports, dst))
 			}
 		}
-	}
-	if !isolated {
-		return AllConns()
 	}
 	return out
 }

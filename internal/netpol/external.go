@@ -128,42 +128,32 @@ func ipPeersMatch(peers []networkingv1.NetworkPolicyPeer, a ipRange) bool {
 
 // egressToIP is what w may send to the addresses of atom a.
 func (m *Model) egressToIP(w *Workload, a ipRange) Conns {
-	isolated := false
+	if len(w.egress) == 0 {
+		return AllConns()
+	}
 	var out Conns
-	for _, p := range m.policies {
-		if !p.egress || p.np.Namespace != w.Namespace || !p.selector.Matches(w.Labels) {
-			continue
-		}
-		isolated = true
+	for _, p := range w.egress {
 		for _, rule := range p.np.Spec.Egress {
 			if ipPeersMatch(rule.To, a) {
 				out = out.Union(portConns(rule.Ports, &Workload{}))
 			}
 		}
 	}
-	if !isolated {
-		return AllConns()
-	}
 	return out
 }
 
 // ingressFromIP is what w admits from the addresses of atom a.
 func (m *Model) ingressFromIP(w *Workload, a ipRange) Conns {
-	isolated := false
+	if len(w.ingress) == 0 {
+		return AllConns()
+	}
 	var out Conns
-	for _, p := range m.policies {
-		if !p.ingress || p.np.Namespace != w.Namespace || !p.selector.Matches(w.Labels) {
-			continue
-		}
-		isolated = true
+	for _, p := range w.ingress {
 		for _, rule := range p.np.Spec.Ingress {
 			if ipPeersMatch(rule.From, a) {
 				out = out.Union(portConns(rule.Ports, w))
 			}
 		}
-	}
-	if !isolated {
-		return AllConns()
 	}
 	return out
 }

@@ -25,6 +25,9 @@ type Workload struct {
 	Object *source.Object
 	// variants are the labels of merged replicas that differ from Labels.
 	variants []labels.Set
+	// ingress and egress are the policies that select the workload and
+	// isolate it in that direction.
+	ingress, egress []*policy
 }
 
 // String is ns/name[Kind], as netpol-analyzer writes endpoints.
@@ -44,6 +47,8 @@ type Model struct {
 	Workloads  []*Workload
 	namespaces map[string]labels.Set
 	policies   []*policy
+	// selectors are every peer selector, parsed once.
+	selectors map[*metav1.LabelSelector]labels.Selector
 	// Errors are policies that cannot be evaluated (invalid selectors or
 	// CIDRs), reported naming their source; they are left out.
 	Errors []*source.Error
@@ -60,7 +65,7 @@ var workloadKinds = map[string]bool{
 // Namespaces and NetworkPolicies. A namespace without a Namespace object
 // has only the kubernetes.io/metadata.name label the API server sets.
 func Build(objs []*source.Object) *Model {
-	m := &Model{namespaces: map[string]labels.Set{}}
+	m := &Model{namespaces: map[string]labels.Set{}, selectors: map[*metav1.LabelSelector]labels.Selector{}}
 	inv := inventory.Build(objs)
 	for _, o := range objs {
 		switch {
@@ -111,6 +116,7 @@ func Build(objs []*source.Object) *Model {
 			m.namespaces[w.Namespace] = labels.Set{corev1.LabelMetadataName: w.Namespace}
 		}
 	}
+	m.index()
 	m.checkReplicaLabels()
 	slices.SortFunc(m.Workloads, func(a, b *Workload) int {
 		return cmp.Or(cmp.Compare(a.Namespace, b.Namespace), cmp.Compare(a.Name, b.Name), cmp.Compare(a.Kind, b.Kind))
@@ -169,6 +175,36 @@ func (m *Model) addWorkload(w *Workload) {
 	m.Workloads = append(m.Workloads, w)
 }
 
+// index parses every peer selector once and gives each workload the
+// policies that isolate it, so evaluating a pair looks at those alone.
+func (m *Model) index() {
+	for _, p := range m.policies {
+		for _, peer := range append(rulePeers(p.np, true), rulePeers(p.np, false)...) {
+			for _, sel := range []*metav1.LabelSelector{peer.PodSelector, peer.NamespaceSelector} {
+				if sel != nil {
+					m.selectors[sel], _ = metav1.LabelSelectorAsSelector(sel)
+				}
+			}
+		}
+	}
+	for _, w := range m.Workloads {
+		for _, p := range m.policies {
+			if p.np.Namespace != w.Namespace || !p.selector.Matches(w.Labels) {
+				continue
+			}
+			if p.ingress {
+				w.ingress = append(w.ingress, p)
+			}
+			if p.egress {
+				w.egress = append(w.egress, p)
+			}
+		}
+	}
+}
+
+// sel is a parsed peer selector.
+func (m *Model) sel(s *metav1.LabelSelector) labels.Selector { return m.selectors[s] }
+
 // peersTellApart reports whether a rule peer of p that reaches w's
 // namespace selects pods labelled w.Labels but not v, or the reverse.
 func (m *Model) peersTellApart(p *policy, w *Workload, v labels.Set) bool {
@@ -187,11 +223,11 @@ func (m *Model) peersTellApart(p *policy, w *Workload, v labels.Set) bool {
 			continue
 		}
 		if peer.NamespaceSelector != nil {
-			if sel, _ := metav1.LabelSelectorAsSelector(peer.NamespaceSelector); !sel.Matches(m.namespaces[w.Namespace]) {
+			if !m.sel(peer.NamespaceSelector).Matches(m.namespaces[w.Namespace]) {
 				continue
 			}
 		}
-		if sel, _ := metav1.LabelSelectorAsSelector(peer.PodSelector); sel.Matches(w.Labels) != sel.Matches(v) {
+		if sel := m.sel(peer.PodSelector); sel.Matches(w.Labels) != sel.Matches(v) {
 			return true
 		}
 	}

@@ -208,18 +208,17 @@ func TestProperties(t *testing.T) {
 				if src == dst {
 					continue
 				}
-				for dir, pair := range map[string][2]Conns{
-					"ingress": {m.Ingress(src, dst), after.Ingress(src, dst)},
-					"egress":  {m.Egress(src, dst), after.Egress(src, dst)},
+				as, ad := after.workload(src.Name), after.workload(dst.Name)
+				xs, xd := added.workload(src.Name), added.workload(dst.Name)
+				for dir, pair := range map[string][3]Conns{
+					"ingress": {m.Ingress(src, dst), after.Ingress(as, ad), added.Ingress(xs, xd)},
+					"egress":  {m.Egress(src, dst), after.Egress(as, ad), added.Egress(xs, xd)},
 				} {
 					before, now := pair[0], pair[1]
 					if before.IsAll() {
 						continue // not isolated before
 					}
-					allowedByExtra := added.Ingress(src, dst)
-					if dir == "egress" {
-						allowedByExtra = added.Egress(src, dst)
-					}
+					allowedByExtra := pair[2]
 					if !now.Equal(before.Union(before.Union(now).Intersect(allowedByExtra))) {
 						t.Fatalf("round %d: %s %s→%s went from %s to %s, beyond what the new policy allows (%s)", round, dir, src, dst, before, now, allowedByExtra)
 					}
