@@ -30,6 +30,8 @@ var contextChecks = map[string]string{
 	"rbac-escalation-path":                 "needs the whole RBAC graph",
 	"rbac-binding-missing-service-account": "needs the namespace's ServiceAccounts",
 	"admission-webhook-exempts-all":        "needs the Namespaces the webhook's selector could match",
+	"namespace-default-deny-missing":       "needs the namespace's NetworkPolicies",
+	"workload-not-isolated":                "needs the NetworkPolicies that may select the workload",
 }
 
 // TestIdentityWithScan proves what CI allows the cluster allows: for every

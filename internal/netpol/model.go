@@ -49,6 +49,10 @@ type Model struct {
 	policies   []*policy
 	// selectors are every peer selector, parsed once.
 	selectors map[*metav1.LabelSelector]labels.Selector
+	// byObject maps each object to the workload it contributes to;
+	// byIdentity workloads by ns/name[Kind].
+	byObject   map[*source.Object]*Workload
+	byIdentity map[string]*Workload
 	// Errors are policies that cannot be evaluated (invalid selectors or
 	// CIDRs), reported naming their source; they are left out.
 	Errors []*source.Error
@@ -64,10 +68,12 @@ var workloadKinds = map[string]bool{
 // Build reads workloads (every kind the inventory gives a pod view),
 // Namespaces and NetworkPolicies. A namespace without a Namespace object
 // has only the kubernetes.io/metadata.name label the API server sets.
-func Build(objs []*source.Object) *Model {
-	m := &Model{namespaces: map[string]labels.Set{}, selectors: map[*metav1.LabelSelector]labels.Selector{}}
-	inv := inventory.Build(objs)
-	for _, o := range objs {
+func Build(objs []*source.Object) *Model { return FromInventory(inventory.Build(objs)) }
+
+// FromInventory is Build on an inventory already built (the scan's).
+func FromInventory(inv *inventory.Inventory) *Model {
+	m := &Model{namespaces: map[string]labels.Set{}, selectors: map[*metav1.LabelSelector]labels.Selector{}, byObject: map[*source.Object]*Workload{}}
+	for _, o := range inv.Objects() {
 		switch {
 		case o.Kind() == "Namespace" && o.Group() == "":
 			if _, dup := m.namespaces[o.Name()]; dup {
@@ -108,7 +114,7 @@ func Build(objs []*source.Object) *Model {
 			for _, c := range pod.Spec.Containers {
 				w.Ports = append(w.Ports, c.Ports...)
 			}
-			m.addWorkload(w)
+			m.byObject[o] = m.addWorkload(w)
 		}
 	}
 	for _, w := range m.Workloads {
@@ -163,16 +169,20 @@ func groupOfKind(kind string) string {
 
 // addWorkload adds w unless a workload of that identity is already there
 // (replicas of one controller).
-func (m *Model) addWorkload(w *Workload) {
-	for _, x := range m.Workloads {
-		if x.Namespace == w.Namespace && x.Name == w.Name && x.Kind == w.Kind {
-			if !labels.Equals(x.Labels, w.Labels) {
-				x.variants = append(x.variants, w.Labels)
-			}
-			return
+func (m *Model) addWorkload(w *Workload) *Workload {
+	key := w.Namespace + "/" + w.Name + "[" + w.Kind + "]"
+	if x, ok := m.byIdentity[key]; ok {
+		if !labels.Equals(x.Labels, w.Labels) {
+			x.variants = append(x.variants, w.Labels)
 		}
+		return x
 	}
+	if m.byIdentity == nil {
+		m.byIdentity = map[string]*Workload{}
+	}
+	m.byIdentity[key] = w
 	m.Workloads = append(m.Workloads, w)
+	return w
 }
 
 // index parses every peer selector once and gives each workload the
@@ -201,6 +211,17 @@ func (m *Model) index() {
 		}
 	}
 }
+
+// WorkloadOf returns the workload an object contributes to (its own, or
+// its controller's for replicas), or nil.
+func (m *Model) WorkloadOf(o *source.Object) *Workload { return m.byObject[o] }
+
+// IsolatedForIngress reports whether some policy selects the workload for
+// ingress (so only what policies allow may reach it).
+func (w *Workload) IsolatedForIngress() bool { return len(w.ingress) > 0 }
+
+// IsolatedForEgress is the same for egress.
+func (w *Workload) IsolatedForEgress() bool { return len(w.egress) > 0 }
 
 // sel is a parsed peer selector.
 func (m *Model) sel(s *metav1.LabelSelector) labels.Selector { return m.selectors[s] }

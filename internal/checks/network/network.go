@@ -1,0 +1,184 @@
+// Package network holds the network checks: isolation by NetworkPolicies
+// (evaluated with internal/netpol), policies that open the cloud metadata
+// service, and Services with externalIPs.
+package network
+
+import (
+	"fmt"
+	"net/netip"
+
+	networkingv1 "k8s.io/api/networking/v1"
+	"k8s.io/apimachinery/pkg/runtime"
+
+	"github.com/kubeharden/kubeharden/internal/check"
+	"github.com/kubeharden/kubeharden/internal/netpol"
+	"github.com/kubeharden/kubeharden/internal/source"
+)
+
+// Checks returns the network catalogue.
+func Checks() ([]*check.Check, error) {
+	return []*check.Check{namespaceDefaultDeny(), workloadNotIsolated(), metadataEgress(), serviceExternalIPs()}, nil
+}
+
+const nsaNetwork = "Use network policies to isolate resources"
+
+type modelKey struct{}
+
+func modelOf(env *check.Env) *netpol.Model {
+	return env.Memo(modelKey{}, func() any { return netpol.FromInventory(env.Inventory) }).(*netpol.Model)
+}
+
+// workloadKinds are the kinds with pods a policy can select.
+var workloadKinds = []string{"Pod", "Deployment", "StatefulSet", "DaemonSet", "ReplicaSet", "ReplicationController", "Job", "CronJob"}
+
+func policiesIn(env *check.Env, ns string) []*networkingv1.NetworkPolicy {
+	var out []*networkingv1.NetworkPolicy
+	for _, o := range env.Inventory.Objects() {
+		if o.Kind() != "NetworkPolicy" || o.Group() != networkingv1.GroupName || o.Namespace() != ns {
+			continue
+		}
+		var np networkingv1.NetworkPolicy
+		if runtime.DefaultUnstructuredConverter.FromUnstructured(o.Body, &np) == nil {
+			out = append(out, &np)
+		}
+	}
+	return out
+}
+
+// isolatesAll reports whether a policy selects every pod of its namespace
+// for the direction (a default deny, or a default policy).
+func isolatesAll(np *networkingv1.NetworkPolicy, egress bool) bool {
+	if len(np.Spec.PodSelector.MatchLabels) > 0 || len(np.Spec.PodSelector.MatchExpressions) > 0 {
+		return false
+	}
+	if len(np.Spec.PolicyTypes) == 0 {
+		return !egress || len(np.Spec.Egress) > 0
+	}
+	for _, t := range np.Spec.PolicyTypes {
+		if (t == networkingv1.PolicyTypeEgress) == egress {
+			return true
+		}
+	}
+	return false
+}
+
+func namespaceDefaultDeny() *check.Check {
+	return &check.Check{
+		Metadata: check.Metadata{
+			ID: "namespace-default-deny-missing", Title: "Namespace without a default NetworkPolicy", Severity: check.Medium, Category: check.Network,
+			Frameworks:  check.Frameworks{CIS: []string{"5.3.2"}, NSA: []string{nsaNetwork}, MITRE: []string{"T1046"}},
+			Description: "Without a NetworkPolicy selecting every pod of the namespace (podSelector: {}) for ingress, any pod added later accepts connections from every pod in the cluster; without one for egress, its pods may connect anywhere. Reported on every Namespace of the input except kube-system, kube-public and kube-node-lease.",
+			Remediation: "Add a default-deny policy (podSelector: {}, policyTypes: [Ingress, Egress]) and allow what each workload needs with further policies.",
+		},
+		Kinds: []string{"Namespace"},
+		Object: func(env *check.Env, o *source.Object) []check.Result {
+			if o.Group() != "" || o.Name() == "kube-system" || o.Name() == "kube-public" || o.Name() == "kube-node-lease" {
+				return nil
+			}
+			var ingress, egress bool
+			for _, np := range policiesIn(env, o.Name()) {
+				ingress = ingress || isolatesAll(np, false)
+				egress = egress || isolatesAll(np, true)
+			}
+			var out []check.Result
+			if !ingress {
+				out = append(out, check.Result{Message: fmt.Sprintf("namespace %s has no NetworkPolicy selecting all its pods for ingress: new pods accept connections from anywhere", o.Name())})
+			}
+			if !egress {
+				out = append(out, check.Result{Severity: check.Low, Message: fmt.Sprintf("namespace %s has no NetworkPolicy selecting all its pods for egress: its pods may connect anywhere, including the cloud metadata service", o.Name())})
+			}
+			return out
+		},
+	}
+}
+
+func workloadNotIsolated() *check.Check {
+	return &check.Check{
+		Metadata: check.Metadata{
+			ID: "workload-not-isolated", Title: "Workload selected by no NetworkPolicy for ingress", Severity: check.Low, Category: check.Network,
+			Frameworks:  check.Frameworks{CIS: []string{"5.3.2"}, NSA: []string{nsaNetwork}, MITRE: []string{"T1046"}},
+			Description: "No NetworkPolicy in the input selects the workload's pods for ingress, so every pod in the cluster and every address that reaches the pod network can connect to them.",
+			Remediation: "Select the workload with a NetworkPolicy (or a namespace default deny) and allow only the clients it serves.",
+		},
+		Kinds: workloadKinds,
+		Object: func(env *check.Env, o *source.Object) []check.Result {
+			pod := env.Inventory.Pod(o)
+			if pod == nil || pod.Spec.HostNetwork || pod.IsControlPlane() {
+				return nil
+			}
+			w := modelOf(env).WorkloadOf(o)
+			if w == nil || w.IsolatedForIngress() {
+				return nil
+			}
+			return []check.Result{{Path: pod.MetaPath + ".labels", Message: fmt.Sprintf("no NetworkPolicy selects %s for ingress: every pod and address can connect to it", w)}}
+		},
+	}
+}
+
+// metadataAddress is the cloud instance metadata service (AWS, GCP, Azure,
+// OpenStack and others).
+var metadataAddress = netip.MustParseAddr("169.254.169.254")
+
+func metadataEgress() *check.Check {
+	return &check.Check{
+		Metadata: check.Metadata{
+			ID: "networkpolicy-allows-metadata-egress", Title: "NetworkPolicy opens egress to the cloud metadata service", Severity: check.High, Category: check.Network,
+			Frameworks:  check.Frameworks{NSA: []string{nsaNetwork}, MITRE: []string{"T1552.005"}},
+			Description: "An egress rule whose ipBlock contains 169.254.169.254 (typically 0.0.0.0/0 without except) lets the selected pods read the node's cloud credentials from the instance metadata service.",
+			Remediation: "Add 169.254.169.254/32 to the ipBlock's except list, or allow only the address ranges the workload needs.",
+		},
+		Kinds: []string{"NetworkPolicy"},
+		Object: func(_ *check.Env, o *source.Object) []check.Result {
+			var np networkingv1.NetworkPolicy
+			if o.Group() != networkingv1.GroupName || runtime.DefaultUnstructuredConverter.FromUnstructured(o.Body, &np) != nil {
+				return nil
+			}
+			var out []check.Result
+			for i, rule := range np.Spec.Egress {
+				for j, peer := range rule.To {
+					if peer.IPBlock == nil || !blockHolds(peer.IPBlock, metadataAddress) {
+						continue
+					}
+					out = append(out, check.Result{
+						Path:    fmt.Sprintf("spec.egress[%d].to[%d].ipBlock", i, j),
+						Message: fmt.Sprintf("egress to %s includes the cloud metadata service 169.254.169.254", peer.IPBlock.CIDR),
+					})
+				}
+			}
+			return out
+		},
+	}
+}
+
+func blockHolds(b *networkingv1.IPBlock, a netip.Addr) bool {
+	p, err := netip.ParsePrefix(b.CIDR)
+	if err != nil || !p.Contains(a) {
+		return false
+	}
+	for _, e := range b.Except {
+		if x, err := netip.ParsePrefix(e); err == nil && x.Contains(a) {
+			return false
+		}
+	}
+	return true
+}
+
+func serviceExternalIPs() *check.Check {
+	return &check.Check{
+		Metadata: check.Metadata{
+			ID: "service-external-ips", Title: "Service with externalIPs", Severity: check.Medium, Category: check.Network,
+			Frameworks:  check.Frameworks{NSA: []string{nsaNetwork}, MITRE: []string{"T1557"}},
+			Description: "spec.externalIPs makes kube-proxy route traffic for those addresses to the Service; anyone who may create Services can intercept traffic to any IP this way (CVE-2020-8554). Clusters should forbid the field (the DenyServiceExternalIPs admission plugin).",
+			Remediation: "Remove spec.externalIPs; use a LoadBalancer Service or an Ingress, and enable the DenyServiceExternalIPs admission plugin.",
+		},
+		Kinds: []string{"Service"},
+		Object: func(_ *check.Env, o *source.Object) []check.Result {
+			spec, _ := o.Body["spec"].(map[string]any)
+			ips, _ := spec["externalIPs"].([]any)
+			if o.Group() != "" || len(ips) == 0 {
+				return nil
+			}
+			return []check.Result{{Path: "spec.externalIPs", Message: fmt.Sprintf("Service %s/%s routes %d external IP(s) (%v) into the cluster (CVE-2020-8554)", o.Namespace(), o.Name(), len(ips), ips)}}
+		},
+	}
+}

@@ -1,0 +1,63 @@
+package network
+
+import (
+	"strings"
+	"testing"
+
+	"github.com/kubeharden/kubeharden/internal/check"
+	"github.com/kubeharden/kubeharden/internal/check/checktest"
+)
+
+func run(t *testing.T, id, manifest string) []check.Finding {
+	t.Helper()
+	cs, err := Checks()
+	if err != nil {
+		t.Fatal(err)
+	}
+	return checktest.Run(t, cs, check.Options{Selection: check.Selection{Only: []string{id}}}, manifest)
+}
+
+const (
+	namespace  = "apiVersion: v1\nkind: Namespace\nmetadata: {name: app}\n"
+	deployment = "---\napiVersion: apps/v1\nkind: Deployment\nmetadata: {name: web, namespace: app}\nspec:\n  selector: {matchLabels: {app: web}}\n  template:\n    metadata: {labels: {app: web}}\n    spec: {containers: [{name: c, image: x}]}\n"
+	denyAll    = "---\napiVersion: networking.k8s.io/v1\nkind: NetworkPolicy\nmetadata: {name: deny, namespace: app}\nspec: {podSelector: {}, policyTypes: [Ingress, Egress]}\n"
+	denyIn     = "---\napiVersion: networking.k8s.io/v1\nkind: NetworkPolicy\nmetadata: {name: deny, namespace: app}\nspec: {podSelector: {}}\n"
+	webOnly    = "---\napiVersion: networking.k8s.io/v1\nkind: NetworkPolicy\nmetadata: {name: web, namespace: app}\nspec: {podSelector: {matchLabels: {app: web}}, ingress: [{}]}\n"
+)
+
+func TestNetworkChecks(t *testing.T) {
+	cases := []struct {
+		check, fires, quiet string
+		want                int
+		message             string
+	}{
+		{"namespace-default-deny-missing", namespace + deployment, namespace + deployment + denyAll, 2, "no NetworkPolicy selecting all its pods for ingress"},
+		{"namespace-default-deny-missing", namespace + denyIn, namespace + denyAll, 1, "for egress"},
+		{"namespace-default-deny-missing", namespace + webOnly, namespace + denyAll, 2, "for ingress"},
+		{"workload-not-isolated", deployment, deployment + webOnly, 1, "no NetworkPolicy selects app/web[Deployment] for ingress"},
+		{"workload-not-isolated", deployment + "---\napiVersion: networking.k8s.io/v1\nkind: NetworkPolicy\nmetadata: {name: other, namespace: app}\nspec: {podSelector: {matchLabels: {app: db}}}\n", deployment + denyIn, 1, "app/web"},
+		{"networkpolicy-allows-metadata-egress",
+			"apiVersion: networking.k8s.io/v1\nkind: NetworkPolicy\nmetadata: {name: e, namespace: app}\nspec:\n  podSelector: {}\n  egress: [{to: [{ipBlock: {cidr: 169.254.0.0/16}}]}]\n",
+			"apiVersion: networking.k8s.io/v1\nkind: NetworkPolicy\nmetadata: {name: e, namespace: app}\nspec:\n  podSelector: {}\n  egress: [{to: [{ipBlock: {cidr: 0.0.0.0/0, except: [169.254.169.254/32]}}]}]\n", 1, "169.254.0.0/16"},
+		{"service-external-ips",
+			"apiVersion: v1\nkind: Service\nmetadata: {name: s, namespace: app}\nspec: {ports: [{port: 80}], externalIPs: [1.2.3.4]}\n",
+			"apiVersion: v1\nkind: Service\nmetadata: {name: s, namespace: app}\nspec: {ports: [{port: 80}], type: LoadBalancer}\n", 1, "CVE-2020-8554"},
+	}
+	for _, tc := range cases {
+		got := run(t, tc.check, tc.fires)
+		if len(got) != tc.want || !strings.Contains(got[0].Message+got[len(got)-1].Message, tc.message) {
+			t.Errorf("%s: %d findings %+v; want %d with %q", tc.check, len(got), got, tc.want, tc.message)
+		}
+		if quiet := run(t, tc.check, tc.quiet); len(quiet) != 0 {
+			t.Errorf("%s fired on the hardened form: %+v", tc.check, quiet)
+		}
+	}
+	// Host-network pods are out of NetworkPolicy's reach: another check's business.
+	host := strings.Replace(deployment, "spec: {containers", "spec: {hostNetwork: true, containers", 1)
+	if got := run(t, "workload-not-isolated", host); len(got) != 0 {
+		t.Errorf("host-network pod: %+v", got)
+	}
+	if got := run(t, "namespace-default-deny-missing", "apiVersion: v1\nkind: Namespace\nmetadata: {name: kube-system}\n"); len(got) != 0 {
+		t.Errorf("kube-system: %+v", got)
+	}
+}
