@@ -49,12 +49,20 @@ func NewReviewer(cfg *Config, accounts AccountPermissions, log *slog.Logger, met
 			return nil, err
 		}
 	}
+	// Checks that need the rest of the cluster to stay quiet would fire on
+	// every object seen alone.
+	skip := slices.Clone(cfg.SkipChecks)
+	for _, c := range reg.Checks() {
+		if c.CrossObject {
+			skip = append(skip, c.ID)
+		}
+	}
 	categories := make([]check.Category, 0, len(cfg.Categories))
 	for _, c := range cfg.Categories {
 		categories = append(categories, check.Category(c))
 	}
 	runner, err := check.NewRunner(reg, check.Options{
-		Selection: check.Selection{Only: cfg.Checks, Skip: cfg.SkipChecks, Categories: categories},
+		Selection: check.Selection{Only: cfg.Checks, Skip: skip, Categories: categories},
 		Config:    scanCfg,
 		Strict:    cfg.Strict,
 		// One request is one object: evaluate it on the calling goroutine.

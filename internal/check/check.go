@@ -41,6 +41,11 @@ type Metadata struct {
 	// the control plane (kube-apiserver, etcd, ...), whose role requires
 	// host networking, host paths and root. See docs/checks.md.
 	ControlPlane bool `json:"-"`
+	// CrossObject marks checks whose verdict on an object rests on other
+	// objects being absent (no NetworkPolicy selects this workload): on an
+	// object seen alone, as the admission webhook sees it, they would
+	// always fire, so the webhook does not run them.
+	CrossObject bool `json:"-"`
 	// LiveClusterOnly marks checks that report only on live clusters and
 	// snapshots, where the whole set of objects is known (cluster checks
 	// are live-cluster-only by nature).

@@ -69,6 +69,7 @@ func namespaceDefaultDeny() *check.Check {
 			Frameworks:  check.Frameworks{CIS: []string{"5.3.2"}, NSA: []string{nsaNetwork}, MITRE: []string{"T1046"}},
 			Description: "Without a NetworkPolicy selecting every pod of the namespace (podSelector: {}) for ingress, any pod added later accepts connections from every pod in the cluster; without one for egress, its pods may connect anywhere. Reported on every Namespace of the input except kube-system, kube-public and kube-node-lease.",
 			Remediation: "Add a default-deny policy (podSelector: {}, policyTypes: [Ingress, Egress]) and allow what each workload needs with further policies.",
+			CrossObject: true,
 		},
 		Kinds: []string{"Namespace"},
 		Object: func(env *check.Env, o *source.Object) []check.Result {
@@ -99,6 +100,7 @@ func workloadNotIsolated() *check.Check {
 			Frameworks:  check.Frameworks{CIS: []string{"5.3.2"}, NSA: []string{nsaNetwork}, MITRE: []string{"T1046"}},
 			Description: "No NetworkPolicy in the input selects the workload's pods for ingress, so every pod in the cluster and every address that reaches the pod network can connect to them.",
 			Remediation: "Select the workload with a NetworkPolicy (or a namespace default deny) and allow only the clients it serves.",
+			CrossObject: true,
 		},
 		Kinds: workloadKinds,
 		Object: func(env *check.Env, o *source.Object) []check.Result {
