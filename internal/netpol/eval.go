@@ -135,17 +135,25 @@ func portConns(ports []networkingv1.NetworkPolicyPort, dst *Workload) Conns {
 	return out
 }
 
-// Ingress is what dst admits from src: everything unless a policy
-// isolates dst for ingress, else the union of the rules of those
-// policies whose peers select src.
-func (m *Model) Ingress(src, dst *Workload) Conns {
-	if len(dst.ingress) == 0 {
+// allowedBy is what the isolating policies allow: every connection when
+// none isolates, else the union of the ports of their rules (of the
+// direction) whose peers match, resolved against dst.
+func allowedBy(isolating []*policy, ingress bool, peersMatch func(peers []networkingv1.NetworkPolicyPeer, policyNS string) bool, dst *Workload) Conns {
+	if len(isolating) == 0 {
 		return AllConns()
 	}
 	var out Conns
-	for _, p := range dst.ingress {
-		for _, rule := range p.np.Spec.Ingress {
-			if m.rulePeersMatch(rule.From, p.np.Namespace, src) {
+	for _, p := range isolating {
+		if ingress {
+			for _, rule := range p.np.Spec.Ingress {
+				if peersMatch(rule.From, p.np.Namespace) {
+					out = out.Union(portConns(rule.Ports, dst))
+				}
+			}
+			continue
+		}
+		for _, rule := range p.np.Spec.Egress {
+			if peersMatch(rule.To, p.np.Namespace) {
 				out = out.Union(portConns(rule.Ports, dst))
 			}
 		}
@@ -153,20 +161,16 @@ func (m *Model) Ingress(src, dst *Workload) Conns {
 	return out
 }
 
+// Ingress is what dst admits from src: everything unless a policy
+// isolates dst for ingress, else the union of the rules of those
+// policies whose peers select src.
+func (m *Model) Ingress(src, dst *Workload) Conns {
+	return allowedBy(dst.ingress, true, func(peers []networkingv1.NetworkPolicyPeer, ns string) bool { return m.rulePeersMatch(peers, ns, src) }, dst)
+}
+
 // Egress is what src may send to dst, likewise.
 func (m *Model) Egress(src, dst *Workload) Conns {
-	if len(src.egress) == 0 {
-		return AllConns()
-	}
-	var out Conns
-	for _, p := range src.egress {
-		for _, rule := range p.np.Spec.Egress {
-			if m.rulePeersMatch(rule.To, p.np.Namespace, dst) {
-				out = out.Union(portConns(rule.Ports, dst))
-			}
-		}
-	}
-	return out
+	return allowedBy(src.egress, false, func(peers []networkingv1.NetworkPolicyPeer, ns string) bool { return m.rulePeersMatch(peers, ns, dst) }, dst)
 }
 
 // rulePeersMatch: an empty peer list matches everything.

@@ -126,36 +126,15 @@ func ipPeersMatch(peers []networkingv1.NetworkPolicyPeer, a ipRange) bool {
 	return false
 }
 
-// egressToIP is what w may send to the addresses of atom a.
+// egressToIP is what w may send to the addresses of atom a (named ports
+// cannot apply to an address).
 func (m *Model) egressToIP(w *Workload, a ipRange) Conns {
-	if len(w.egress) == 0 {
-		return AllConns()
-	}
-	var out Conns
-	for _, p := range w.egress {
-		for _, rule := range p.np.Spec.Egress {
-			if ipPeersMatch(rule.To, a) {
-				out = out.Union(portConns(rule.Ports, &Workload{}))
-			}
-		}
-	}
-	return out
+	return allowedBy(w.egress, false, func(peers []networkingv1.NetworkPolicyPeer, _ string) bool { return ipPeersMatch(peers, a) }, &Workload{})
 }
 
 // ingressFromIP is what w admits from the addresses of atom a.
 func (m *Model) ingressFromIP(w *Workload, a ipRange) Conns {
-	if len(w.ingress) == 0 {
-		return AllConns()
-	}
-	var out Conns
-	for _, p := range w.ingress {
-		for _, rule := range p.np.Spec.Ingress {
-			if ipPeersMatch(rule.From, a) {
-				out = out.Union(portConns(rule.Ports, w))
-			}
-		}
-	}
-	return out
+	return allowedBy(w.ingress, true, func(peers []networkingv1.NetworkPolicyPeer, _ string) bool { return ipPeersMatch(peers, a) }, w)
 }
 
 // ExternalConnection is an allowed connection between a workload and a
