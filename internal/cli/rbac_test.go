@@ -74,6 +74,15 @@ func TestRBACCanAndPaths(t *testing.T) {
 		t.Errorf("can matrix %v, bindings %v", got, perms.Bindings)
 	}
 
+	// --group adds groups, as kubectl --as-group does: bob in platform gets platform-ops.
+	bob := run(t, "", "rbac", "can", "user:bob", "--group", "platform", "-f", insecureRBAC)
+	if !strings.Contains(bob.stdout, "ClusterRoleBinding platform-ops") || !strings.Contains(bob.stdout, "nodes/proxy") {
+		t.Errorf("can --group: %s", bob.stdout)
+	}
+	if alone := run(t, "", "rbac", "can", "user:bob", "-f", insecureRBAC); strings.Contains(alone.stdout, "platform-ops") {
+		t.Errorf("without --group bob is not in platform: %s", alone.stdout)
+	}
+
 	paths := run(t, "", "rbac", "paths", "serviceaccount:shop:ci-runner", "-f", insecureRBAC)
 	if paths.code != ExitOK || !strings.Contains(paths.stdout, "[create-workload]") || !strings.Contains(paths.stdout, "serviceaccount:shop:release") {
 		t.Errorf("paths: exit %d\n%s%s", paths.code, paths.stdout, paths.stderr)
