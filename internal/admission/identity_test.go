@@ -32,6 +32,7 @@ var contextChecks = map[string]string{
 	"admission-webhook-exempts-all":        "needs the Namespaces the webhook's selector could match",
 	"namespace-default-deny-missing":       "needs the namespace's NetworkPolicies (not run by the webhook)",
 	"workload-not-isolated":                "needs the NetworkPolicies that may select the workload (not run by the webhook)",
+	"service-exposed-without-policy":       "needs the Service's pods and the policies that select them",
 }
 
 // TestIdentityWithScan proves what CI allows the cluster allows: for every

@@ -17,7 +17,7 @@ import (
 
 // Checks returns the network catalogue.
 func Checks() ([]*check.Check, error) {
-	return []*check.Check{namespaceDefaultDeny(), workloadNotIsolated(), metadataEgress(), serviceExternalIPs()}, nil
+	return append([]*check.Check{namespaceDefaultDeny(), workloadNotIsolated(), metadataEgress(), serviceExternalIPs()}, exposureChecks()...), nil
 }
 
 const nsaNetwork = "Use network policies to isolate resources"
