@@ -24,7 +24,7 @@ func newNetpolCommand(stdio IO, g *globalFlags) *cobra.Command {
 			"semantics (policyTypes defaulting, peers, named ports, endPort ranges, additive\n" +
 			"policies) over the pods of every workload kind. Workloads are NAMESPACE/NAME.",
 	}
-	cmd.AddCommand(newNetpolMatrixCommand(stdio, g), newNetpolCanReachCommand(stdio, g))
+	cmd.AddCommand(newNetpolMatrixCommand(stdio, g), newNetpolCanReachCommand(stdio, g), newNetpolDiffCommand(stdio, g))
 	return cmd
 }
 
@@ -182,4 +182,69 @@ func findWorkload(m *netpol.Model, ref, kind string) (*netpol.Workload, error) {
 		return found[0], nil
 	}
 	return nil, fmt.Errorf("workload %s is ambiguous (%s, %s, …): name its --kind", ref, found[0].Kind, found[1].Kind)
+}
+
+func newNetpolDiffCommand(stdio IO, g *globalFlags) *cobra.Command {
+	var output string
+	cmd := &cobra.Command{
+		Use:   "diff OLD NEW",
+		Short: "Connections a change opens, closes or changes (between two manifest paths)",
+		Long: "diff evaluates the NetworkPolicies of OLD and NEW (files or directories) and lists\n" +
+			"every connection, between workloads or to and from outside address ranges, that\n" +
+			"is added, removed or changed. It exits 1 when something differs.",
+		Example: "  kubeharden netpol diff main/ feature-branch/",
+		Args:    cobra.ExactArgs(2),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			if err := checkFormat(output, "table", "json"); err != nil {
+				return err
+			}
+			var models [2]*netpol.Model
+			var loadErr error
+			for i, path := range args {
+				in := inputFlags{filenames: []string{path}, maxFileSize: "32Mi"}
+				m, err := loadNetpolModel(cmd, stdio, g, &in)
+				if m == nil {
+					return err
+				}
+				if err != nil {
+					loadErr = err
+				}
+				models[i] = m
+			}
+			changes := netpol.Diff(models[0], models[1])
+			type changeJSON struct {
+				Type string `json:"diffType"`
+				Src  string `json:"src"`
+				Dst  string `json:"dst"`
+				Old  string `json:"old"`
+				New  string `json:"new"`
+			}
+			rows := make([]changeJSON, 0, len(changes))
+			for _, c := range changes {
+				rows = append(rows, changeJSON{c.Type, c.Src, c.Dst, c.Old.String(), c.New.String()})
+			}
+			if output == "json" {
+				enc := json.NewEncoder(stdio.Out)
+				enc.SetIndent("", "  ")
+				if err := enc.Encode(rows); err != nil {
+					return err
+				}
+			} else if len(rows) == 0 {
+				fmt.Fprintln(stdio.Out, "No connection differs.")
+			} else {
+				for _, r := range rows {
+					fmt.Fprintf(stdio.Out, "%-8s %s => %s : %s -> %s\n", r.Type, r.Src, r.Dst, r.Old, r.New)
+				}
+			}
+			switch {
+			case loadErr != nil:
+				return loadErr
+			case len(rows) > 0:
+				return &exitError{code: ExitFindings}
+			}
+			return nil
+		},
+	}
+	cmd.Flags().StringVarP(&output, "output", "o", "table", "output format: table or json")
+	return cmd
 }

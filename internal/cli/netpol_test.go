@@ -78,3 +78,26 @@ func TestNetpolCommands(t *testing.T) {
 		t.Errorf("an invalid policy is reported by file and the rest answered: exit %d\n%s%s", r.code, r.stdout, r.stderr)
 	}
 }
+
+func TestNetpolDiff(t *testing.T) {
+	old, next := t.TempDir(), t.TempDir()
+	if err := os.WriteFile(filepath.Join(old, "w.yaml"), []byte(netpolWorld), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	opened := strings.Replace(netpolWorld, "ports: [{port: pg}]", "ports: [{port: pg}, {port: 9187}]", 1)
+	if err := os.WriteFile(filepath.Join(next, "w.yaml"), []byte(opened), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	r := run(t, "", "netpol", "diff", old, next)
+	if r.code != ExitFindings || !strings.Contains(r.stdout, "changed  shop/web[Deployment] => shop/db[StatefulSet] : TCP 5432 -> TCP 5432,9187") {
+		t.Errorf("diff: exit %d\n%s%s", r.code, r.stdout, r.stderr)
+	}
+	if same := run(t, "", "netpol", "diff", old, old); same.code != ExitOK || !strings.Contains(same.stdout, "No connection differs.") {
+		t.Errorf("no change: exit %d %s", same.code, same.stdout)
+	}
+	var rows []map[string]string
+	js := run(t, "", "netpol", "diff", old, next, "-o", "json")
+	if err := json.Unmarshal([]byte(js.stdout), &rows); err != nil || len(rows) != 1 || rows[0]["diffType"] != "changed" {
+		t.Errorf("diff json: %v %s", err, js.stdout)
+	}
+}

@@ -35,8 +35,27 @@ func prefixRange(cidr string) (ipRange, bool) {
 // atoms split the IPv4 space at every boundary of every ipBlock (CIDR and
 // except) of the policies' ingress (or egress) rules: within an atom
 // every such ipBlock either contains all addresses or none.
-func (m *Model) atoms(ingress bool) []ipRange {
+func (m *Model) atoms(ingress bool) []ipRange { return atomsOf(ingress, m) }
+
+// atomsOf is the atoms that tell apart the addresses any of the models'
+// rules of the direction tell apart.
+func atomsOf(ingress bool, models ...*Model) []ipRange {
 	cuts := []uint64{0, 1 << 32}
+	for _, m := range models {
+		cuts = append(cuts, m.cuts(ingress)...)
+	}
+	slices.Sort(cuts)
+	cuts = slices.Compact(cuts)
+	out := make([]ipRange, 0, len(cuts)-1)
+	for i := 0; i+1 < len(cuts); i++ {
+		out = append(out, ipRange{uint32(cuts[i]), uint32(cuts[i+1] - 1)})
+	}
+	return out
+}
+
+// cuts are the range boundaries of the ipBlocks of the direction's rules.
+func (m *Model) cuts(ingress bool) []uint64 {
+	var cuts []uint64
 	for _, p := range m.policies {
 		for _, peer := range rulePeers(p.np, ingress) {
 			if peer.IPBlock == nil {
@@ -47,13 +66,7 @@ func (m *Model) atoms(ingress bool) []ipRange {
 			}
 		}
 	}
-	slices.Sort(cuts)
-	cuts = slices.Compact(cuts)
-	out := make([]ipRange, 0, len(cuts)-1)
-	for i := 0; i+1 < len(cuts); i++ {
-		out = append(out, ipRange{uint32(cuts[i]), uint32(cuts[i+1] - 1)})
-	}
-	return out
+	return cuts
 }
 
 func rulePeers(np *networkingv1.NetworkPolicy, ingress bool) []networkingv1.NetworkPolicyPeer {
