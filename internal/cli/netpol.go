@@ -108,7 +108,8 @@ func newNetpolCanReachCommand(stdio IO, g *globalFlags) *cobra.Command {
 		Use:   "can-reach SRC DST [--port N] [--protocol TCP|UDP|SCTP]",
 		Short: "Whether one workload may connect to another (exit 0 allowed, 1 denied)",
 		Long: "can-reach answers whether workload SRC (NAMESPACE/NAME) may open a connection to DST,\n" +
-			"on --port and --protocol when given, and prints what is allowed between them. It\n" +
+			"on --port and --protocol when given, and prints what each side allows, the policies\n" +
+			"that isolate it and the rules that decide. It\n" +
 			"exits 0 when allowed and 1 when denied, so scripts can use it.",
 		Example: "  kubeharden netpol can-reach shop/web shop/db --port 5432 -f ./manifests",
 		Args:    cobra.ExactArgs(2),
@@ -145,8 +146,25 @@ func newNetpolCanReachCommand(stdio IO, g *globalFlags) *cobra.Command {
 			if port != 0 {
 				what = fmt.Sprintf("%s %d", proto, port)
 			}
-			fmt.Fprintf(stdio.Out, "%s: %s => %s on %s\n  egress of %s allows: %s\n  ingress of %s allows: %s\n  together: %s\n",
-				verdict, src, dst, what, src, m.Egress(src, dst), dst, m.Ingress(src, dst), allowed)
+			fmt.Fprintf(stdio.Out, "%s: %s => %s on %s\n", verdict, src, dst, what)
+			egress, ingress := m.Explain(src, dst)
+			for _, side := range []struct {
+				dir   string
+				w     *netpol.Workload
+				conns netpol.Conns
+				d     netpol.Decision
+			}{{"egress", src, m.Egress(src, dst), egress}, {"ingress", dst, m.Ingress(src, dst), ingress}} {
+				fmt.Fprintf(stdio.Out, "  %s of %s allows: %s\n", side.dir, side.w, side.conns)
+				if len(side.d.Isolating) == 0 {
+					fmt.Fprintf(stdio.Out, "    no NetworkPolicy isolates it for %s\n", side.dir)
+					continue
+				}
+				fmt.Fprintf(stdio.Out, "    isolated by %s\n", strings.Join(side.d.Isolating, ", "))
+				for _, r := range side.d.Rules {
+					fmt.Fprintf(stdio.Out, "    %s %s allows %s\n", r.Policy, r.Rule, r.Conns)
+				}
+			}
+			fmt.Fprintf(stdio.Out, "  together: %s\n", allowed)
 			switch {
 			case loadErr != nil:
 				return loadErr

@@ -58,7 +58,8 @@ func TestNetpolCommands(t *testing.T) {
 		code int
 		want string
 	}{
-		{[]string{"shop/web", "shop/db", "--port", "5432"}, ExitOK, "allowed"},
+		{[]string{"shop/web", "shop/db", "--port", "5432"}, ExitOK, "isolated by shop/db\n    shop/db spec.ingress[0] allows TCP 5432"},
+		{[]string{"shop/web", "shop/db"}, ExitOK, "no NetworkPolicy isolates it for egress"},
 		{[]string{"shop/web", "shop/db", "--port", "5433"}, ExitFindings, "denied"},
 		{[]string{"shop/web", "shop/db", "--port", "5432", "--protocol", "udp"}, ExitFindings, "denied"},
 		{[]string{"shop/db", "shop/web"}, ExitOK, "together: All Connections"},

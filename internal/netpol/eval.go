@@ -213,3 +213,45 @@ func (m *Model) Connections() []Connection {
 	}
 	return out
 }
+
+// RuleRef names one rule of a policy.
+type RuleRef struct {
+	Policy string // namespace/name
+	// Rule is e.g. "spec.ingress[0]".
+	Rule  string
+	Conns Conns
+}
+
+// Decision explains one direction of a connection: the policies that
+// isolate the workload (none: everything is allowed) and the rules whose
+// peers match, with what each allows.
+type Decision struct {
+	Isolating []string
+	Rules     []RuleRef
+}
+
+// Explain says which policies and rules decide src → dst, for egress
+// (src's policies) and ingress (dst's).
+func (m *Model) Explain(src, dst *Workload) (egress, ingress Decision) {
+	explain := func(isolating []*policy, in bool, peer *Workload, dst *Workload) Decision {
+		var d Decision
+		for _, p := range isolating {
+			d.Isolating = append(d.Isolating, p.np.Namespace+"/"+p.np.Name)
+			if in {
+				for i, r := range p.np.Spec.Ingress {
+					if m.rulePeersMatch(r.From, p.np.Namespace, peer) {
+						d.Rules = append(d.Rules, RuleRef{p.np.Namespace + "/" + p.np.Name, fmt.Sprintf("spec.ingress[%d]", i), portConns(r.Ports, dst)})
+					}
+				}
+				continue
+			}
+			for i, r := range p.np.Spec.Egress {
+				if m.rulePeersMatch(r.To, p.np.Namespace, peer) {
+					d.Rules = append(d.Rules, RuleRef{p.np.Namespace + "/" + p.np.Name, fmt.Sprintf("spec.egress[%d]", i), portConns(r.Ports, dst)})
+				}
+			}
+		}
+		return d
+	}
+	return explain(src.egress, false, dst, dst), explain(dst.ingress, true, src, dst)
+}
