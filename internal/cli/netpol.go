@@ -1,10 +1,8 @@
 package cli
 
 import (
-	"cmp"
 	"encoding/json"
 	"fmt"
-	"slices"
 	"strings"
 
 	"github.com/spf13/cobra"
@@ -43,60 +41,30 @@ func loadNetpolModel(cmd *cobra.Command, stdio IO, g *globalFlags, in *inputFlag
 	return m, nil
 }
 
-type connectionJSON struct {
-	Src  string `json:"src"`
-	Dst  string `json:"dst"`
-	Conn string `json:"conn"`
-}
-
 func newNetpolMatrixCommand(stdio IO, g *globalFlags) *cobra.Command {
 	var in inputFlags
 	var output string
 	cmd := &cobra.Command{
 		Use:     "matrix",
 		Short:   "List every allowed connection between workloads and outside address ranges, with protocols and ports",
-		Example: "  kubeharden netpol matrix -f ./manifests\n  kubeharden netpol matrix --cluster -o json",
+		Example: "  kubeharden netpol matrix -f ./manifests\n  kubeharden netpol matrix --cluster -o dot | dot -Tsvg > net.svg",
 		Args:    cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			if err := checkFormat(output, "table", "json"); err != nil {
+			if err := checkFormat(output, netpol.Formats...); err != nil {
 				return err
 			}
 			m, loadErr := loadNetpolModel(cmd, stdio, g, &in)
 			if m == nil {
 				return loadErr
 			}
-			var rows []connectionJSON
-			for _, c := range m.Connections() {
-				rows = append(rows, connectionJSON{c.Src.String(), c.Dst.String(), c.Conns.String()})
-			}
-			for _, e := range m.ExternalConnections() {
-				if e.Inbound {
-					rows = append(rows, connectionJSON{e.Endpoint(), e.Workload.String(), e.Conns.String()})
-				} else {
-					rows = append(rows, connectionJSON{e.Workload.String(), e.Endpoint(), e.Conns.String()})
-				}
-			}
-			slices.SortStableFunc(rows, func(a, b connectionJSON) int { return cmp.Or(cmp.Compare(a.Src, b.Src), cmp.Compare(a.Dst, b.Dst)) })
-			if output == "json" {
-				out := rows
-				if out == nil {
-					out = []connectionJSON{}
-				}
-				enc := json.NewEncoder(stdio.Out)
-				enc.SetIndent("", "  ")
-				if err := enc.Encode(out); err != nil {
-					return err
-				}
-				return loadErr
-			}
-			for _, r := range rows {
-				fmt.Fprintf(stdio.Out, "%s => %s : %s\n", r.Src, r.Dst, r.Conn)
+			if err := netpol.WriteRows(stdio.Out, output, m.Rows()); err != nil {
+				return err
 			}
 			return loadErr
 		},
 	}
 	in.register(cmd.Flags())
-	cmd.Flags().StringVarP(&output, "output", "o", "table", "output format: table (src => dst : connections) or json")
+	cmd.Flags().StringVarP(&output, "output", "o", "table", "output format: table (src => dst : connections), json, csv, dot or markdown")
 	return cmd
 }
 

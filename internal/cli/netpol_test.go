@@ -48,6 +48,14 @@ func TestNetpolCommands(t *testing.T) {
 	if m.code != ExitOK || m.stdout != want {
 		t.Errorf("matrix: exit %d\n%s%s", m.code, m.stdout, m.stderr)
 	}
+	for format, prefix := range map[string]string{"csv": "src,dst,conn\n", "dot": "digraph connectivity {", "markdown": "| src | dst | conn |"} {
+		if r := run(t, "", "netpol", "matrix", "-f", dir, "-o", format); r.code != ExitOK || !strings.HasPrefix(r.stdout, prefix) {
+			t.Errorf("matrix -o %s: exit %d\n%s", format, r.code, r.stdout)
+		}
+	}
+	if r := run(t, "", "netpol", "matrix", "-f", dir, "-o", "yaml"); r.code != ExitError {
+		t.Errorf("matrix -o yaml: exit %d", r.code)
+	}
 	var rows []map[string]string
 	js := run(t, "", "netpol", "matrix", "-f", dir, "-o", "json")
 	if err := json.Unmarshal([]byte(js.stdout), &rows); err != nil || len(rows) != 5 || rows[4]["conn"] != "TCP 5432" {
