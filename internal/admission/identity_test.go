@@ -33,6 +33,7 @@ var contextChecks = map[string]string{
 	"namespace-default-deny-missing":       "needs the namespace's NetworkPolicies (not run by the webhook)",
 	"workload-not-isolated":                "needs the NetworkPolicies that may select the workload (not run by the webhook)",
 	"service-exposed-without-policy":       "needs the Service's pods and the policies that select them",
+	"networkpolicy-selects-nothing":        "needs the namespace's workloads (not run by the webhook)",
 }
 
 // TestIdentityWithScan proves what CI allows the cluster allows: for every

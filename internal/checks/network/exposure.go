@@ -5,6 +5,7 @@ import (
 
 	corev1 "k8s.io/api/core/v1"
 	networkingv1 "k8s.io/api/networking/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/labels"
 	"k8s.io/apimachinery/pkg/runtime"
 
@@ -13,7 +14,7 @@ import (
 )
 
 func exposureChecks() []*check.Check {
-	return []*check.Check{serviceExposedWithoutPolicy(), ingressWithoutTLS(), policyAllowsAll()}
+	return []*check.Check{serviceExposedWithoutPolicy(), ingressWithoutTLS(), policyAllowsAll(), policySelectsNothing()}
 }
 
 func serviceExposedWithoutPolicy() *check.Check {
@@ -110,6 +111,43 @@ func policyAllowsAll() *check.Check {
 				}
 			}
 			return out
+		},
+	}
+}
+
+func policySelectsNothing() *check.Check {
+	return &check.Check{
+		Metadata: check.Metadata{
+			ID: "networkpolicy-selects-nothing", Title: "NetworkPolicy selecting no workload", Severity: check.Low, Category: check.Network,
+			Frameworks:  check.Frameworks{NSA: []string{nsaNetwork}},
+			Description: "The policy's podSelector matches none of the namespace's workloads (a typo in a label, a renamed app): the pods it was written for are not isolated. Reported when the input holds workloads of that namespace.",
+			Remediation: "Fix the podSelector to match the pods' labels, or delete the policy.",
+			CrossObject: true,
+		},
+		Kinds: []string{"NetworkPolicy"},
+		Object: func(env *check.Env, o *source.Object) []check.Result {
+			var np networkingv1.NetworkPolicy
+			if o.Group() != networkingv1.GroupName || runtime.DefaultUnstructuredConverter.FromUnstructured(o.Body, &np) != nil {
+				return nil
+			}
+			sel, err := metav1.LabelSelectorAsSelector(&np.Spec.PodSelector)
+			if err != nil || sel.Empty() {
+				return nil
+			}
+			ns, any := namespaceOrDefault(o), false
+			for _, w := range modelOf(env).Workloads {
+				if w.Namespace != ns {
+					continue
+				}
+				any = true
+				if sel.Matches(w.Labels) {
+					return nil
+				}
+			}
+			if !any {
+				return nil
+			}
+			return []check.Result{{Path: "spec.podSelector", Message: fmt.Sprintf("NetworkPolicy %s/%s selects %s, which matches no workload of the namespace", ns, np.Name, sel)}}
 		},
 	}
 }

@@ -46,6 +46,8 @@ func TestNetworkChecks(t *testing.T) {
 		{"ingress-without-tls", "apiVersion: networking.k8s.io/v1\nkind: Ingress\nmetadata: {name: i, namespace: app}\nspec: {rules: [{host: shop.example.com}]}\n",
 			"apiVersion: networking.k8s.io/v1\nkind: Ingress\nmetadata: {name: i, namespace: app}\nspec: {tls: [{hosts: [shop.example.com], secretName: tls}], rules: [{host: shop.example.com}]}\n", 1, "[shop.example.com]"},
 		{"networkpolicy-allows-all", webOnly, "apiVersion: networking.k8s.io/v1\nkind: NetworkPolicy\nmetadata: {name: web, namespace: app}\nspec: {podSelector: {matchLabels: {app: web}}, ingress: [{ports: [{port: 8080}]}]}\n", 1, "admits every source on every port"},
+		{"networkpolicy-selects-nothing", deployment + "---\napiVersion: networking.k8s.io/v1\nkind: NetworkPolicy\nmetadata: {name: typo, namespace: app}\nspec: {podSelector: {matchLabels: {app: wbe}}}\n",
+			deployment + webOnly, 1, "app=wbe, which matches no workload"},
 		{"service-external-ips",
 			"apiVersion: v1\nkind: Service\nmetadata: {name: s, namespace: app}\nspec: {ports: [{port: 80}], externalIPs: [1.2.3.4]}\n",
 			"apiVersion: v1\nkind: Service\nmetadata: {name: s, namespace: app}\nspec: {ports: [{port: 80}], type: LoadBalancer}\n", 1, "CVE-2020-8554"},
@@ -63,6 +65,9 @@ func TestNetworkChecks(t *testing.T) {
 	host := strings.Replace(deployment, "spec: {containers", "spec: {hostNetwork: true, containers", 1)
 	if got := run(t, "workload-not-isolated", host); len(got) != 0 {
 		t.Errorf("host-network pod: %+v", got)
+	}
+	if got := run(t, "networkpolicy-selects-nothing", "apiVersion: networking.k8s.io/v1\nkind: NetworkPolicy\nmetadata: {name: typo, namespace: app}\nspec: {podSelector: {matchLabels: {app: wbe}}}\n"); len(got) != 0 {
+		t.Errorf("a policy whose namespace's workloads are not in the input: %+v", got)
 	}
 	if got := run(t, "namespace-default-deny-missing", "apiVersion: v1\nkind: Namespace\nmetadata: {name: kube-system}\n"); len(got) != 0 {
 		t.Errorf("kube-system: %+v", got)
