@@ -77,20 +77,21 @@ func TestAnalyzerConformance(t *testing.T) {
 			exact++
 			continue
 		}
-		var missing, extra []string
-		for _, w := range want {
-			if !slices.Contains(got, w) {
-				missing = append(missing, w)
-			}
-		}
-		for _, g := range got {
-			if !slices.Contains(want, g) {
-				extra = append(extra, g)
-			}
-		}
+		missing, extra := setDiff(want, got), setDiff(got, want)
 		t.Errorf("%s: %d missing, %d extra; e.g. missing %q extra %q (errors %v)", name, len(missing), len(extra), first(missing), first(extra), m.Errors)
 	}
 	t.Logf("netpol-analyzer plain scenarios: %d/%d exact; pairs: %d expected, %d found, %d right", exact, compared, pairsExpected, pairsFound, pairsRight)
+}
+
+// setDiff is the elements of a missing from b.
+func setDiff(a, b []string) []string {
+	var out []string
+	for _, x := range a {
+		if !slices.Contains(b, x) {
+			out = append(out, x)
+		}
+	}
+	return out
 }
 
 func first(s []string) string {
@@ -188,17 +189,7 @@ func TestAnalyzerDiff(t *testing.T) {
 			exact++
 			continue
 		}
-		var missing, extra []string
-		for _, w := range want {
-			if !slices.Contains(got, w) {
-				missing = append(missing, w)
-			}
-		}
-		for _, g := range got {
-			if !slices.Contains(want, g) {
-				extra = append(extra, g)
-			}
-		}
+		missing, extra := setDiff(want, got), setDiff(got, want)
 		if reason, known := knownDiffDifferences[name]; known {
 			t.Logf("%s: known difference: %s", name, reason)
 			continue

@@ -95,8 +95,8 @@ func policyAllowsAll() *check.Check {
 		},
 		Kinds: []string{"NetworkPolicy"},
 		Object: func(_ *check.Env, o *source.Object) []check.Result {
-			var np networkingv1.NetworkPolicy
-			if o.Group() != networkingv1.GroupName || runtime.DefaultUnstructuredConverter.FromUnstructured(o.Body, &np) != nil {
+			np, ok := decodePolicy(o)
+			if !ok {
 				return nil
 			}
 			var out []check.Result
@@ -126,8 +126,8 @@ func policySelectsNothing() *check.Check {
 		},
 		Kinds: []string{"NetworkPolicy"},
 		Object: func(env *check.Env, o *source.Object) []check.Result {
-			var np networkingv1.NetworkPolicy
-			if o.Group() != networkingv1.GroupName || runtime.DefaultUnstructuredConverter.FromUnstructured(o.Body, &np) != nil {
+			np, ok := decodePolicy(o)
+			if !ok {
 				return nil
 			}
 			sel, err := metav1.LabelSelectorAsSelector(&np.Spec.PodSelector)

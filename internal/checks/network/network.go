@@ -31,18 +31,33 @@ func modelOf(env *check.Env) *netpol.Model {
 // workloadKinds are the kinds with pods a policy can select.
 var workloadKinds = []string{"Pod", "Deployment", "StatefulSet", "DaemonSet", "ReplicaSet", "ReplicationController", "Job", "CronJob"}
 
-func policiesIn(env *check.Env, ns string) []*networkingv1.NetworkPolicy {
-	var out []*networkingv1.NetworkPolicy
-	for _, o := range env.Inventory.Objects() {
-		if o.Kind() != "NetworkPolicy" || o.Group() != networkingv1.GroupName || o.Namespace() != ns {
-			continue
-		}
-		var np networkingv1.NetworkPolicy
-		if runtime.DefaultUnstructuredConverter.FromUnstructured(o.Body, &np) == nil {
-			out = append(out, &np)
-		}
+// decodePolicy reads o as a NetworkPolicy; ok is false for anything else.
+func decodePolicy(o *source.Object) (*networkingv1.NetworkPolicy, bool) {
+	if o.Kind() != "NetworkPolicy" || o.Group() != networkingv1.GroupName {
+		return nil, false
 	}
-	return out
+	var np networkingv1.NetworkPolicy
+	if runtime.DefaultUnstructuredConverter.FromUnstructured(o.Body, &np) != nil {
+		return nil, false
+	}
+	return &np, true
+}
+
+type policiesKey struct{}
+
+// policiesIn are the NetworkPolicies of namespace ns, decoded once per
+// evaluation for every namespace.
+func policiesIn(env *check.Env, ns string) []*networkingv1.NetworkPolicy {
+	byNS := env.Memo(policiesKey{}, func() any {
+		m := map[string][]*networkingv1.NetworkPolicy{}
+		for _, o := range env.Inventory.Objects() {
+			if np, ok := decodePolicy(o); ok {
+				m[o.Namespace()] = append(m[o.Namespace()], np)
+			}
+		}
+		return m
+	}).(map[string][]*networkingv1.NetworkPolicy)
+	return byNS[ns]
 }
 
 // isolatesAll reports whether a policy selects every pod of its namespace
@@ -131,8 +146,8 @@ func metadataEgress() *check.Check {
 		},
 		Kinds: []string{"NetworkPolicy"},
 		Object: func(_ *check.Env, o *source.Object) []check.Result {
-			var np networkingv1.NetworkPolicy
-			if o.Group() != networkingv1.GroupName || runtime.DefaultUnstructuredConverter.FromUnstructured(o.Body, &np) != nil {
+			np, ok := decodePolicy(o)
+			if !ok {
 				return nil
 			}
 			var out []check.Result
