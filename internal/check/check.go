@@ -10,6 +10,7 @@ import (
 	"strings"
 
 	"github.com/kubeharden/kubeharden/internal/inventory"
+	"github.com/kubeharden/kubeharden/internal/nodeconfig"
 	"github.com/kubeharden/kubeharden/internal/source"
 )
 
@@ -69,6 +70,13 @@ type Check struct {
 	// (Env.Cluster); it is skipped when the input is not a live cluster.
 	// Its findings are about the object ClusterRef names.
 	Cluster func(env *Env) []Result
+	// Node is evaluated once per run on the configuration of a node's
+	// components (Env.Node): processes and files on a host, captured
+	// facts, or the static pod manifests of a scan. Each result names the
+	// object it is about in Result.Object. A check may have both Node and
+	// Object (a configuration file checked as a component's and as a
+	// file given to scan).
+	Node func(env *Env, node *nodeconfig.Node) []Result
 }
 
 // ClusterFacts are what a live scan learns by asking the API server
@@ -103,6 +111,10 @@ type Result struct {
 	Remediation string
 	// Severity, when set, replaces the check's severity for this result.
 	Severity Severity
+	// Object and Source are set by Node checks, which are not evaluated
+	// on one object: what the finding is about and where it was read.
+	Object *ObjectRef
+	Source *Source
 }
 
 // ObjectRef names an object in findings.

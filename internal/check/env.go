@@ -4,6 +4,7 @@ import (
 	"sync"
 
 	"github.com/kubeharden/kubeharden/internal/inventory"
+	"github.com/kubeharden/kubeharden/internal/nodeconfig"
 )
 
 // Settings are the user's choices that change what checks report.
@@ -24,6 +25,8 @@ type Env struct {
 	Settings  Settings
 	// Cluster holds facts about the live cluster being scanned, or nil.
 	Cluster *ClusterFacts
+	// Node holds the configuration of a node's components, or nil.
+	Node *nodeconfig.Node
 
 	memo sync.Map // key -> *memoEntry
 }

@@ -52,8 +52,8 @@ func validate(c *Check) error {
 		return fmt.Errorf("check %q: unknown category %q", c.ID, c.Category)
 	case c.Severity < Info || c.Severity > Critical:
 		return fmt.Errorf("check %q: invalid severity %d", c.ID, int(c.Severity))
-	case countSet(c.Pod != nil, c.Object != nil, c.Cluster != nil) != 1:
-		return fmt.Errorf("check %q: exactly one of Pod, Object and Cluster must be set", c.ID)
+	case countSet(c.Pod != nil, c.Object != nil, c.Cluster != nil, c.Node != nil && c.Object == nil) != 1:
+		return fmt.Errorf("check %q: exactly one of Pod, Object, Cluster and Node (which may come with Object) must be set", c.ID)
 	case c.Pod != nil && len(c.Kinds) > 0:
 		return fmt.Errorf("check %q: Kinds applies to Object checks only", c.ID)
 	}

@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/kubeharden/kubeharden/internal/inventory"
+	"github.com/kubeharden/kubeharden/internal/nodeconfig"
 	"github.com/kubeharden/kubeharden/internal/source"
 )
 
@@ -50,6 +51,7 @@ type Runner struct {
 	enabled       []*Check
 	podChecks     []*Check
 	clusterChecks []*Check
+	nodeChecks    []*Check
 	objectChecks  map[string][]*Check // by kind; "" = every kind
 	severity      map[string]Severity
 	exemptions    []Exemption
@@ -102,7 +104,11 @@ func NewRunner(reg *Registry, opts Options) (*Runner, error) {
 		r.exemptions = opts.Config.Exemptions
 	}
 	for _, c := range enabled {
+		if c.Node != nil {
+			r.nodeChecks = append(r.nodeChecks, c)
+		}
 		switch {
+		case c.Node != nil && c.Object == nil:
 		case c.Cluster != nil:
 			r.clusterChecks = append(r.clusterChecks, c)
 		case c.Pod != nil:
@@ -220,7 +226,8 @@ func (r *Runner) Run(ctx context.Context, env *Env) (*Outcome, error) {
 		return nil, fmt.Errorf("evaluating checks: %w", err)
 	}
 	total := &Outcome{}
-	r.evaluateCluster(env, total) // first: cluster findings lead the report
+	r.evaluateCluster(env, total) // first: cluster and node findings lead the report
+	r.evaluateNode(env, total)
 	n := len(total.Findings)
 	for _, p := range parts {
 		n += len(p.Findings)
@@ -252,6 +259,42 @@ func (r *Runner) evaluateCluster(env *Env, out *Outcome) {
 		}
 	}
 	slices.SortFunc(out.Findings[first:], compareWithinObject)
+}
+
+// evaluateNode runs the node checks when env holds a node's configuration.
+// Their findings are grouped by object, in the order the objects first
+// appear.
+func (r *Runner) evaluateNode(env *Env, out *Outcome) {
+	if env.Node == nil {
+		return
+	}
+	var found []Finding
+	for _, c := range r.nodeChecks {
+		for _, res := range c.Node(env, env.Node) {
+			if res.Object == nil {
+				continue // a node check names its object; a result without one is a bug caught by tests
+			}
+			f := r.newFinding(c, *res.Object, res.Source, res)
+			if r.exempt(&f) {
+				out.Suppressed++
+				continue
+			}
+			found = append(found, f)
+		}
+	}
+	order := map[ObjectRef]int{}
+	for _, f := range found {
+		if _, ok := order[f.Object]; !ok {
+			order[f.Object] = len(order)
+		}
+	}
+	slices.SortStableFunc(found, func(a, b Finding) int {
+		if c := cmp.Compare(order[a.Object], order[b.Object]); c != 0 {
+			return c
+		}
+		return compareWithinObject(a, b)
+	})
+	out.Findings = append(out.Findings, found...)
 }
 
 // EvaluateObject runs every applicable check on one object. env's inventory
@@ -356,9 +399,11 @@ func (r *Runner) exempt(f *Finding) bool {
 }
 
 // Evaluate is a convenience for callers holding a bare object list: it
-// builds the inventory and environment and runs r over it.
+// builds the inventory, the node model of any static pods and
+// configuration files among them, and the environment, and runs r.
 func (r *Runner) Evaluate(ctx context.Context, objs []*source.Object, s Settings) (*Outcome, *Env, error) {
 	env := NewEnv(inventory.Build(objs), s)
+	env.Node = nodeconfig.FromObjects(objs)
 	out, err := r.Run(ctx, env)
 	return out, env, err
 }

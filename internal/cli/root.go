@@ -102,7 +102,7 @@ func newRoot(stdio IO) *cobra.Command {
 	root.SetFlagErrorFunc(func(_ *cobra.Command, err error) error {
 		return &exitError{code: ExitError, err: err}
 	})
-	root.AddCommand(newScanCommand(stdio, g), newSnapshotCommand(stdio, g), newRBACCommand(stdio, g), newWebhookCommand(stdio, g), newNetpolCommand(stdio, g), newChecksCommand(stdio), newVersionCommand(stdio))
+	root.AddCommand(newScanCommand(stdio, g), newSnapshotCommand(stdio, g), newRBACCommand(stdio, g), newWebhookCommand(stdio, g), newNetpolCommand(stdio, g), newNodeCommand(stdio, g), newEtcdCommand(stdio, g), newChecksCommand(stdio), newVersionCommand(stdio))
 	return root
 }
 

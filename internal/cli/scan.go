@@ -12,12 +12,14 @@ import (
 	"time"
 
 	"github.com/spf13/cobra"
+	"github.com/spf13/pflag"
 	"k8s.io/apimachinery/pkg/api/resource"
 
 	"github.com/kubeharden/kubeharden/internal/check"
 	"github.com/kubeharden/kubeharden/internal/checks"
 	"github.com/kubeharden/kubeharden/internal/checks/workload"
 	"github.com/kubeharden/kubeharden/internal/inventory"
+	"github.com/kubeharden/kubeharden/internal/nodeconfig"
 	"github.com/kubeharden/kubeharden/internal/report"
 	"github.com/kubeharden/kubeharden/internal/source"
 )
@@ -65,18 +67,11 @@ func newScanCommand(stdio IO, g *globalFlags) *cobra.Command {
 		},
 	}
 	fl := cmd.Flags()
-	fl.StringVarP(&f.output, "output", "o", "table", "output format: table, json, sarif, junit or markdown")
-	fl.StringVar(&f.failOn, "fail-on", "high", "exit 1 when a finding is at or above this severity (critical, high, medium, low, info or none)")
-	fl.StringSliceVar(&f.checks, "checks", nil, "run only these checks (comma-separated IDs; enables optional checks)")
-	fl.StringSliceVar(&f.skipChecks, "skip-checks", nil, "do not run these checks")
-	fl.StringSliceVar(&f.categories, "categories", nil, "run only checks of these categories")
-	fl.StringVar(&f.configFile, "config", "", "config file (default ./"+check.DefaultConfigFile+" when it exists)")
-	fl.StringVar(&f.baselineFile, "baseline", "", "an earlier -o json report: report only findings not in it")
+	f.registerReportFlags(fl)
 	fl.StringVar(&f.pssVersion, "pss-version", "latest", "Pod Security Standards version: latest or v1.N")
 	fl.StringVar(&f.pssLevel, "pss-level", "restricted", "Pod Security Standards level: restricted (baseline and restricted controls) or baseline")
 	fl.StringVar(&f.maxFileSize, "max-file-size", "32Mi", "refuse any single input larger than this (e.g. 512Ki, 32Mi, 1Gi)")
 	fl.BoolVar(&f.includeControlPlane, "include-control-plane", false, "run every pod check on control-plane static pods too")
-	fl.StringVar(&f.color, "color", "auto", "colour the table: auto, always or never (NO_COLOR is respected)")
 	fl.StringArrayVarP(&f.helm.ValuesFiles, "values", "f", nil, "Helm values file (repeatable)")
 	fl.StringArrayVar(&f.helm.Set, "set", nil, "Helm value override key=value (repeatable)")
 	fl.StringVar(&f.helm.ReleaseName, "release-name", "release", "Helm release name")
@@ -86,6 +81,19 @@ func newScanCommand(stdio IO, g *globalFlags) *cobra.Command {
 	fl.StringVar(&f.snapshot, "snapshot", "", "scan a snapshot written by `kubeharden snapshot`")
 	f.clusterFlags.register(fl)
 	return cmd
+}
+
+// registerReportFlags adds the flags scan shares with node: output,
+// exit status, check selection, config, baseline and colour.
+func (f *scanFlags) registerReportFlags(fl *pflag.FlagSet) {
+	fl.StringVarP(&f.output, "output", "o", "table", "output format: table, json, sarif, junit or markdown")
+	fl.StringVar(&f.failOn, "fail-on", "high", "exit 1 when a finding is at or above this severity (critical, high, medium, low, info or none)")
+	fl.StringSliceVar(&f.checks, "checks", nil, "run only these checks (comma-separated IDs; enables optional checks)")
+	fl.StringSliceVar(&f.skipChecks, "skip-checks", nil, "do not run these checks")
+	fl.StringSliceVar(&f.categories, "categories", nil, "run only checks of these categories")
+	fl.StringVar(&f.configFile, "config", "", "config file (default ./"+check.DefaultConfigFile+" when it exists)")
+	fl.StringVar(&f.baselineFile, "baseline", "", "an earlier -o json report: report only findings not in it")
+	fl.StringVar(&f.color, "color", "auto", "colour the table: auto, always or never (NO_COLOR is respected)")
 }
 
 // scanPlan is everything the flags decide before any input is read.
@@ -219,6 +227,7 @@ func runScan(cmd *cobra.Command, stdio IO, g *globalFlags, f *scanFlags, args []
 	inv := inventory.Build(objects)
 	env := check.NewEnv(inv, p.settings)
 	env.Cluster = facts
+	env.Node = nodeconfig.FromObjects(objects)
 	outcome, err := p.runner.Run(ctx, env)
 	if err != nil {
 		return err
@@ -236,11 +245,16 @@ func runScan(cmd *cobra.Command, stdio IO, g *globalFlags, f *scanFlags, args []
 	for _, e := range inputErrors {
 		errs = append(errs, report.Error{Source: e.Source, Message: e.Err.Error()})
 	}
-	rep := report.New(Version(), inv.Len(), findings, errs, p.runner.Checks())
+	return p.finish(stdio, inv.Len(), findings, errs)
+}
+
+// finish writes the report and turns it into the exit status: 2 when an
+// input could not be read, 1 when a finding is at or above --fail-on.
+func (p *scanPlan) finish(stdio IO, objects int, findings []check.Finding, errs []report.Error) error {
+	rep := report.New(Version(), objects, findings, errs, p.runner.Checks())
 	if err := report.Write(stdio.Out, p.format, rep, report.Options{Color: p.colour}); err != nil {
 		return fmt.Errorf("writing report: %w", err)
 	}
-
 	switch {
 	case len(errs) > 0:
 		noun := "inputs"

@@ -1,0 +1,114 @@
+package nodeconfig
+
+import (
+	"fmt"
+	"strings"
+
+	"github.com/kubeharden/kubeharden/internal/source"
+)
+
+// FromPod returns the component a Pod runs, read from its container's
+// command and args, or nil when the Pod runs none of the known components.
+// The container is the one named after the component, or whose command
+// starts with a component's binary (kubeadm writes both).
+func FromPod(obj *source.Object) *Component {
+	if obj.Kind() != "Pod" || obj.Group() != "" {
+		return nil
+	}
+	spec, _ := obj.Body["spec"].(map[string]any)
+	containers, _ := spec["containers"].([]any)
+	for i, raw := range containers {
+		c, _ := raw.(map[string]any)
+		command := strings_(c["command"])
+		args := strings_(c["args"])
+		var kind Kind
+		var ok bool
+		if len(command) > 0 {
+			kind, ok = ParseKind(command[0])
+		}
+		if !ok {
+			name, _ := c["name"].(string)
+			if kind, ok = ParseKind(name); !ok {
+				continue
+			}
+		}
+		prefix := fmt.Sprintf("spec.containers[%d]", i)
+		// The binary is command[0]; flags may be in the rest of command
+		// and in args.
+		var argv []string
+		var paths []string
+		for j, a := range command {
+			if j == 0 && !strings.HasPrefix(a, "-") {
+				continue
+			}
+			argv = append(argv, a)
+			paths = append(paths, fmt.Sprintf("%s.command[%d]", prefix, j))
+		}
+		for j, a := range args {
+			argv = append(argv, a)
+			paths = append(paths, fmt.Sprintf("%s.args[%d]", prefix, j))
+		}
+		argsPath := prefix + ".command"
+		if len(command) == 0 {
+			argsPath = prefix + ".args"
+		}
+		return &Component{
+			Kind:     kind,
+			ArgsPath: argsPath,
+			Ref:      Ref{APIVersion: "v1", Kind: "Pod", Namespace: obj.Namespace(), Name: obj.Name()},
+			Source:   Position{File: obj.Source.File, Line: obj.Source.Line},
+			UID:      -1,
+			Args:     ParseArgs(argv, func(i int) string { return paths[i] }),
+		}
+	}
+	return nil
+}
+
+// strings_ returns a list of strings from a decoded YAML sequence; other
+// elements are dropped.
+func strings_(v any) []string {
+	list, _ := v.([]any)
+	out := make([]string, 0, len(list))
+	for _, e := range list {
+		if s, ok := e.(string); ok {
+			out = append(out, s)
+		}
+	}
+	return out
+}
+
+// FromObjects builds the node model of a scan: the components that Pods
+// among objs run (static pod manifests, or the mirror pods of a live
+// cluster) and KubeletConfiguration files. Several components of a kind
+// may appear (manifests of several clusters); checks judge each. It
+// returns nil when objs hold none.
+func FromObjects(objs []*source.Object) *Node {
+	var n *Node
+	add := func(c *Component) {
+		if n == nil {
+			n = &Node{SchemaVersion: SchemaVersion}
+		}
+		n.Components = append(n.Components, c)
+	}
+	for _, obj := range objs {
+		switch {
+		case obj.Kind() == "Pod":
+			if c := FromPod(obj); c != nil {
+				add(c)
+			}
+		case obj.Kind() == "KubeletConfiguration" && obj.Group() == "kubelet.config.k8s.io":
+			name := obj.Name()
+			if name == "" {
+				name = obj.Source.File
+			}
+			add(&Component{
+				Kind:          Kubelet,
+				Ref:           Ref{APIVersion: obj.APIVersion(), Kind: obj.Kind(), Name: name},
+				Source:        Position{File: obj.Source.File, Line: obj.Source.Line},
+				UID:           -1,
+				KubeletConfig: &KubeletConfigFile{Path: obj.Source.File, Config: obj.Body},
+			})
+		}
+	}
+	return n
+}
