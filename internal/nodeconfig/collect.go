@@ -85,7 +85,9 @@ func Collect(ctx context.Context, opts Options) (*Node, error) {
 		}
 	}
 	c.manifests(opts.ManifestDir)
-	if c.node.Component(Kubelet) == nil {
+	if c.node.Component(Kubelet) == nil && len(opts.PIDs) == 0 {
+		// With --pid the user named the components; otherwise a kubelet
+		// that is not running is read from its unit files.
 		c.kubeletFromUnits()
 	}
 	for _, comp := range c.node.Components {

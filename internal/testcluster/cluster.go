@@ -44,6 +44,16 @@ type Options struct {
 	Flags []string
 	// AuditPolicy replaces the default policy (Metadata for everything).
 	AuditPolicy string
+	// OmitFlags removes default kube-apiserver flags by name
+	// ("--token-auth-file").
+	OmitFlags []string
+	// EtcdTLS serves etcd over TLS with client certificate authentication,
+	// from a CA of its own, and gives the API server an etcd client
+	// certificate (the CIS section 2 setup).
+	EtcdTLS bool
+	// Files are written into the cluster's directory before start; a
+	// value may use {{dir}} for that directory, and so may Flags.
+	Files map[string]string
 }
 
 // Cluster is a running etcd + kube-apiserver.
@@ -59,6 +69,11 @@ type Cluster struct {
 	AuditLog string
 	// Admin is a rest.Config for the admin.
 	Admin *rest.Config
+	// APIServerPID and EtcdPID are the processes.
+	APIServerPID, EtcdPID int
+	// Etcd is how to reach etcd: its client URL and, with EtcdTLS, the
+	// files of its CA and of a client certificate.
+	Etcd EtcdAccess
 
 	caPEM  []byte
 	tokens map[string]string
@@ -102,6 +117,12 @@ func Start(t testing.TB, opts Options) *Cluster {
 	}
 	t.Fatalf("starting the test control plane: %v", lastErr)
 	return nil
+}
+
+// EtcdAccess is what an etcd client needs.
+type EtcdAccess struct {
+	Endpoint      string
+	CA, Cert, Key string
 }
 
 type process struct {
@@ -186,13 +207,45 @@ func start(ctx context.Context, dir string, bins Binaries, opts Options) (*Clust
 	if err != nil {
 		return nil, nil, err
 	}
-	etcdURL := "http://127.0.0.1:" + strconv.Itoa(etcdPort)
+	scheme := "http"
+	if opts.EtcdTLS {
+		scheme = "https"
+	}
+	etcdURL := scheme + "://127.0.0.1:" + strconv.Itoa(etcdPort)
 	peerURL := "http://127.0.0.1:" + strconv.Itoa(peerPort)
-	etcd, err := launch("etcd", filepath.Join(dir, "etcd.log"), bins.Etcd,
-		"--name=test", "--data-dir="+filepath.Join(dir, "etcd-data"),
-		"--listen-client-urls="+etcdURL, "--advertise-client-urls="+etcdURL,
-		"--listen-peer-urls="+peerURL, "--initial-advertise-peer-urls="+peerURL,
-		"--initial-cluster=test="+peerURL, "--unsafe-no-fsync", "--log-level=warn")
+	etcdArgs := []string{"--name=test", "--data-dir=" + filepath.Join(dir, "etcd-data"),
+		"--listen-client-urls=" + etcdURL, "--advertise-client-urls=" + etcdURL,
+		"--listen-peer-urls=" + peerURL, "--initial-advertise-peer-urls=" + peerURL,
+		"--initial-cluster=test=" + peerURL, "--unsafe-no-fsync", "--log-level=warn"}
+	access := EtcdAccess{Endpoint: etcdURL}
+	apiEtcdFlags := map[string]string{}
+	if opts.EtcdTLS {
+		etcdPKI, err := newPKI()
+		if err != nil {
+			return nil, nil, err
+		}
+		access.CA, _ = write("etcd-ca.crt", etcdPKI.caPEM)
+		serverCert, serverKey, err := etcdPKI.issue("etcd", nil, true)
+		if err != nil {
+			return nil, nil, err
+		}
+		certFile, _ := write("etcd-server.crt", serverCert)
+		keyFile, _ := write("etcd-server.key", serverKey)
+		clientCert, clientKey, err := etcdPKI.issue("kube-apiserver-etcd-client", nil, false)
+		if err != nil {
+			return nil, nil, err
+		}
+		access.Cert, _ = write("apiserver-etcd-client.crt", clientCert)
+		access.Key, _ = write("apiserver-etcd-client.key", clientKey)
+		etcdArgs = append(etcdArgs, "--cert-file="+certFile, "--key-file="+keyFile, "--client-cert-auth=true", "--trusted-ca-file="+access.CA)
+		apiEtcdFlags = map[string]string{"--etcd-cafile": access.CA, "--etcd-certfile": access.Cert, "--etcd-keyfile": access.Key}
+	}
+	for name, content := range opts.Files {
+		if _, err := write(name, []byte(strings.ReplaceAll(content, "{{dir}}", dir))); err != nil {
+			return nil, nil, err
+		}
+	}
+	etcd, err := launch("etcd", filepath.Join(dir, "etcd.log"), bins.Etcd, etcdArgs...)
 	if err != nil {
 		return nil, procs, err
 	}
@@ -220,9 +273,15 @@ func start(ctx context.Context, dir string, bins Binaries, opts Options) (*Clust
 		"--audit-policy-file":                policyFile,
 		"--audit-log-path":                   auditLog,
 	}
+	for name, value := range apiEtcdFlags {
+		flags[name] = value
+	}
+	for _, name := range opts.OmitFlags {
+		delete(flags, name)
+	}
 	order := sortedKeys(flags)
 	for _, f := range opts.Flags {
-		name, value, _ := strings.Cut(f, "=")
+		name, value, _ := strings.Cut(strings.ReplaceAll(f, "{{dir}}", dir), "=")
 		if _, ok := flags[name]; !ok {
 			order = append(order, name)
 		}
@@ -239,11 +298,14 @@ func start(ctx context.Context, dir string, bins Binaries, opts Options) (*Clust
 	procs = append(procs, apiserver)
 
 	c := &Cluster{
-		URL:      "https://127.0.0.1:" + strconv.Itoa(apiPort),
-		Dir:      dir,
-		AuditLog: auditLog,
-		caPEM:    ca.caPEM,
-		tokens:   tokens,
+		URL:          "https://127.0.0.1:" + strconv.Itoa(apiPort),
+		Dir:          dir,
+		AuditLog:     auditLog,
+		caPEM:        ca.caPEM,
+		tokens:       tokens,
+		Etcd:         access,
+		APIServerPID: apiserver.cmd.Process.Pid,
+		EtcdPID:      etcd.cmd.Process.Pid,
 	}
 	c.Admin = &rest.Config{Host: c.URL, TLSClientConfig: rest.TLSClientConfig{CAData: ca.caPEM, CertData: adminCert, KeyData: adminKey}, QPS: 200, Burst: 400}
 	if err := c.waitReady(ctx, adminCert, adminKey, apiserver); err != nil {
