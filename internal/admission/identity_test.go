@@ -16,6 +16,7 @@ import (
 	"github.com/kubeharden/kubeharden/internal/check"
 	"github.com/kubeharden/kubeharden/internal/checks"
 	"github.com/kubeharden/kubeharden/internal/inventory"
+	"github.com/kubeharden/kubeharden/internal/nodeconfig"
 	"github.com/kubeharden/kubeharden/internal/source"
 )
 
@@ -34,6 +35,7 @@ var contextChecks = map[string]string{
 	"workload-not-isolated":                "needs the NetworkPolicies that may select the workload (not run by the webhook)",
 	"service-exposed-without-policy":       "needs the Service's pods and the policies that select them",
 	"networkpolicy-selects-nothing":        "needs the namespace's workloads (not run by the webhook)",
+	"etcd-shared-ca":                       "compares etcd's CA with the kube-apiserver's in the same input",
 }
 
 // TestIdentityWithScan proves what CI allows the cluster allows: for every
@@ -62,6 +64,7 @@ func TestIdentityWithScan(t *testing.T) {
 		loaded := source.Load(t.Context(), source.Options{MaxFileSize: 32 << 20}, input)
 		objects, _ := inventory.CollapseOwned(loaded.Objects)
 		env := check.NewEnv(inventory.Build(objects), check.Settings{})
+		env.Node = nodeconfig.FromObjects(objects) // as scan does
 		out, err := runner.Run(t.Context(), env)
 		if err != nil {
 			t.Fatal(err)
@@ -92,7 +95,9 @@ func TestIdentityWithScan(t *testing.T) {
 				continue
 			}
 			var alone []check.Finding
-			for _, f := range runner.EvaluateObject(check.NewEnv(inventory.Build([]*source.Object{o}), check.Settings{}), o).Findings {
+			aloneEnv := check.NewEnv(inventory.Build([]*source.Object{o}), check.Settings{})
+			aloneEnv.Node = nodeconfig.FromObjects([]*source.Object{o})
+			for _, f := range runner.EvaluateObject(aloneEnv, o).Findings {
 				if c, _ := reg.Get(f.Check); !c.CrossObject {
 					alone = append(alone, f) // the webhook does not run cross-object checks
 				}

@@ -15,6 +15,7 @@ import (
 	"github.com/kubeharden/kubeharden/internal/check"
 	"github.com/kubeharden/kubeharden/internal/checks"
 	"github.com/kubeharden/kubeharden/internal/inventory"
+	"github.com/kubeharden/kubeharden/internal/nodeconfig"
 	"github.com/kubeharden/kubeharden/internal/source"
 )
 
@@ -134,8 +135,11 @@ func decodeObject(req *admissionv1.AdmissionRequest) (*source.Object, error) {
 // evaluate runs the catalogue on the request's object, as scan would on
 // that object alone.
 func (r *Reviewer) evaluate(obj *source.Object) ([]check.Finding, []*source.Error) {
-	inv := inventory.Build([]*source.Object{obj})
-	out := r.runner.EvaluateObject(check.NewEnv(inv, r.settings), obj)
+	objs := []*source.Object{obj}
+	inv := inventory.Build(objs)
+	env := check.NewEnv(inv, r.settings)
+	env.Node = nodeconfig.FromObjects(objs)
+	out := r.runner.EvaluateObject(env, obj)
 	return out.Findings, inv.PodErrors()
 }
 

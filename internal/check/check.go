@@ -51,6 +51,9 @@ type Metadata struct {
 	// snapshots, where the whole set of objects is known (cluster checks
 	// are live-cluster-only by nature).
 	LiveClusterOnly bool `json:"-"`
+	// NodeOnly marks checks that need facts only `kubeharden node` reads
+	// on a host (the owner and mode of files); scan never runs them.
+	NodeOnly bool `json:"-"`
 }
 
 // Check is a catalogue entry: metadata plus a pure function over the view

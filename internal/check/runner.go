@@ -299,10 +299,16 @@ func (r *Runner) evaluateNode(env *Env, out *Outcome) {
 
 // EvaluateObject runs every applicable check on one object. env's inventory
 // supplies the object's pod view and its neighbours; for an object that
-// arrives alone (an admission request), build the inventory from it.
+// arrives alone (an admission request), build the inventory and the node
+// model (nodeconfig.FromObjects) from it.
 func (r *Runner) EvaluateObject(env *Env, obj *source.Object) Outcome {
 	var out Outcome
 	r.evaluateInto(env, obj, &out)
+	if env.Node != nil {
+		// The node model of an object alone is that object's component
+		// (a static pod's flags), so its findings are about obj.
+		r.evaluateNode(env, &out)
+	}
 	return out
 }
 

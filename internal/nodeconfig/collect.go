@@ -258,7 +258,7 @@ func (c *collector) manifests(dir string) {
 			c.problem(e.Source, e.Err)
 		}
 		for _, obj := range res.Objects {
-			comp := FromPod(obj)
+			comp := FromWorkload(obj)
 			if comp == nil {
 				continue
 			}

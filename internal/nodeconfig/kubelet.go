@@ -9,7 +9,9 @@ import (
 
 // KubeletConfigFile is the kubelet's --config file (a KubeletConfiguration).
 type KubeletConfigFile struct {
-	Path string `json:"path"`
+	// Path is the file on the node; empty when the component is the file
+	// itself (a KubeletConfiguration given to scan).
+	Path string `json:"path,omitempty"`
 	// Config is the decoded file.
 	Config map[string]any `json:"config"`
 }
@@ -101,7 +103,11 @@ func (c *Component) Kubelet(s KubeletSetting) Value {
 	}
 	if c.KubeletConfig != nil && s.Field != "" {
 		if v, ok := lookup(c.KubeletConfig.Config, s.Field); ok {
-			return Value{Value: v, Origin: FromConfigFile, Where: c.KubeletConfig.Path + ": " + s.Field, File: c.KubeletConfig.Path, Path: s.Field}
+			where := s.Field
+			if c.KubeletConfig.Path != "" {
+				where = c.KubeletConfig.Path + ": " + s.Field
+			}
+			return Value{Value: v, Origin: FromConfigFile, Where: where, File: c.KubeletConfig.Path, Path: s.Field}
 		}
 	}
 	if c.KubeletConfig != nil || c.Flag("config").Set {
@@ -119,7 +125,7 @@ func (c *Component) KubeletFeatureGate(gate string, def bool) (bool, string) {
 	if c.KubeletConfig != nil {
 		if gates, ok := c.KubeletConfig.Config["featureGates"].(map[string]any); ok {
 			if on, ok := gates[gate].(bool); ok {
-				return on, c.KubeletConfig.Path + ": featureGates." + gate
+				return on, strings.TrimPrefix(c.KubeletConfig.Path+": ", ": ") + "featureGates." + gate
 			}
 		}
 	}

@@ -7,20 +7,34 @@ import (
 	"github.com/kubeharden/kubeharden/internal/source"
 )
 
-// FromPod returns the component a Pod runs, read from its container's
-// command and args, or nil when the Pod runs none of the known components.
-// The container is the one named after the component, or whose command
-// starts with a component's binary (kubeadm writes both).
-func FromPod(obj *source.Object) *Component {
-	if obj.Kind() != "Pod" || obj.Group() != "" {
+// FromWorkload returns the component a Pod (a static pod, a mirror pod)
+// or a DaemonSet, Deployment or StatefulSet (kube-proxy, a hosted control
+// plane) runs, read from its container's command and args, or nil when it
+// runs none of the known components. The container is the one named after
+// the component, or whose command starts with a component's binary
+// (kubeadm writes both).
+func FromWorkload(obj *source.Object) *Component {
+	var spec map[string]any
+	specPath := "spec"
+	switch {
+	case obj.Kind() == "Pod" && obj.Group() == "":
+		spec, _ = obj.Body["spec"].(map[string]any)
+	case obj.Group() == "apps" && (obj.Kind() == "DaemonSet" || obj.Kind() == "Deployment" || obj.Kind() == "StatefulSet"):
+		outer, _ := obj.Body["spec"].(map[string]any)
+		template, _ := outer["template"].(map[string]any)
+		spec, _ = template["spec"].(map[string]any)
+		specPath = "spec.template.spec"
+	default:
 		return nil
 	}
-	spec, _ := obj.Body["spec"].(map[string]any)
 	containers, _ := spec["containers"].([]any)
 	for i, raw := range containers {
 		c, _ := raw.(map[string]any)
 		command := strings_(c["command"])
 		args := strings_(c["args"])
+		if len(command) == 0 && len(args) == 0 {
+			continue // the image's own entrypoint: its flags are not knowable here
+		}
 		var kind Kind
 		var ok bool
 		if len(command) > 0 {
@@ -32,7 +46,7 @@ func FromPod(obj *source.Object) *Component {
 				continue
 			}
 		}
-		prefix := fmt.Sprintf("spec.containers[%d]", i)
+		prefix := fmt.Sprintf("%s.containers[%d]", specPath, i)
 		// The binary is command[0]; flags may be in the rest of command
 		// and in args.
 		var argv []string
@@ -55,7 +69,7 @@ func FromPod(obj *source.Object) *Component {
 		return &Component{
 			Kind:     kind,
 			ArgsPath: argsPath,
-			Ref:      Ref{APIVersion: "v1", Kind: "Pod", Namespace: obj.Namespace(), Name: obj.Name()},
+			Ref:      Ref{APIVersion: obj.APIVersion(), Kind: obj.Kind(), Namespace: obj.Namespace(), Name: obj.Name()},
 			Source:   Position{File: obj.Source.File, Line: obj.Source.Line},
 			UID:      -1,
 			Args:     ParseArgs(argv, func(i int) string { return paths[i] }),
@@ -77,9 +91,9 @@ func strings_(v any) []string {
 	return out
 }
 
-// FromObjects builds the node model of a scan: the components that Pods
-// among objs run (static pod manifests, or the mirror pods of a live
-// cluster) and KubeletConfiguration files. Several components of a kind
+// FromObjects builds the node model of a scan: the components that
+// workloads among objs run (static pod manifests, the mirror pods of a
+// live cluster, kube-proxy's DaemonSet) and KubeletConfiguration files. Several components of a kind
 // may appear (manifests of several clusters); checks judge each. It
 // returns nil when objs hold none.
 func FromObjects(objs []*source.Object) *Node {
@@ -92,21 +106,18 @@ func FromObjects(objs []*source.Object) *Node {
 	}
 	for _, obj := range objs {
 		switch {
-		case obj.Kind() == "Pod":
-			if c := FromPod(obj); c != nil {
+		case obj.Kind() == "Pod" || obj.Group() == "apps":
+			if c := FromWorkload(obj); c != nil {
 				add(c)
 			}
 		case obj.Kind() == "KubeletConfiguration" && obj.Group() == "kubelet.config.k8s.io":
-			name := obj.Name()
-			if name == "" {
-				name = obj.Source.File
-			}
 			add(&Component{
 				Kind:          Kubelet,
-				Ref:           Ref{APIVersion: obj.APIVersion(), Kind: obj.Kind(), Name: name},
+				Ref:           Ref{APIVersion: obj.APIVersion(), Kind: obj.Kind(), Name: obj.Name()},
 				Source:        Position{File: obj.Source.File, Line: obj.Source.Line},
 				UID:           -1,
-				KubeletConfig: &KubeletConfigFile{Path: obj.Source.File, Config: obj.Body},
+				// The object is the file: settings are named by field alone.
+				KubeletConfig: &KubeletConfigFile{Config: obj.Body},
 			})
 		}
 	}

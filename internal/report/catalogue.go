@@ -16,6 +16,8 @@ type catalogueEntry struct {
 	Enabled bool `json:"enabledByDefault"`
 	// LiveClusterOnly checks read facts only a live cluster gives.
 	LiveClusterOnly bool `json:"liveClusterOnly,omitempty"`
+	// NodeOnly checks read facts only `kubeharden node` gathers on a host.
+	NodeOnly bool `json:"nodeOnly,omitempty"`
 }
 
 // WriteCatalogue renders the check catalogue as a table, JSON or Markdown
@@ -32,7 +34,7 @@ func WriteCatalogue(w io.Writer, f Format, checks []*check.Check) error {
 	case JSON:
 		entries := make([]catalogueEntry, 0, len(checks))
 		for _, c := range checks {
-			entries = append(entries, catalogueEntry{Metadata: c.Metadata, Enabled: !c.Optional, LiveClusterOnly: c.Cluster != nil || c.LiveClusterOnly})
+			entries = append(entries, catalogueEntry{Metadata: c.Metadata, Enabled: !c.Optional, LiveClusterOnly: c.Cluster != nil || c.LiveClusterOnly, NodeOnly: c.NodeOnly})
 		}
 		enc := json.NewEncoder(w)
 		enc.SetIndent("", "  ")
@@ -71,6 +73,11 @@ func writeCatalogueMarkdown(w io.Writer, checks []*check.Check) error {
 		}
 		if c.Cluster != nil || c.LiveClusterOnly {
 			ew.printf(", live clusters only (`scan --cluster`, or a snapshot)")
+		}
+		if c.NodeOnly {
+			ew.printf(", nodes only (`kubeharden node`)")
+		} else if c.Node != nil {
+			ew.printf(", on nodes (`kubeharden node`) and on static pod manifests and configuration files in `scan`")
 		}
 		ew.printf(".\n\n%s\n\n**Fix:** %s\n", c.Description, c.Remediation)
 		if fw := frameworksLine(c.Frameworks); fw != "" {

@@ -226,6 +226,7 @@ func FileRef(path string) *check.ObjectRef {
 // Check turns the rule into a catalogue entry. Missing files are not
 // findings: the benchmark's items apply "if the file exists".
 func (r FileRule) Check() *check.Check {
+	r.NodeOnly = true
 	return &check.Check{Metadata: r.Metadata, Node: func(_ *check.Env, n *nodeconfig.Node) []check.Result {
 		var out []check.Result
 		var files []*nodeconfig.File
