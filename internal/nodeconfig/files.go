@@ -126,16 +126,6 @@ func readIDNames(path string) map[int]string {
 	return out
 }
 
-// userID returns the ID of user name in the root's /etc/passwd.
-func (s *fileStater) userID(name string) (int, bool) {
-	for id, n := range s.users {
-		if n == name {
-			return id, true
-		}
-	}
-	return 0, false
-}
-
 // rebase maps a node path onto the root.
 func rebase(root, path string) string {
 	if root == "" || root == "/" {

@@ -112,10 +112,10 @@ func FromObjects(objs []*source.Object) *Node {
 			}
 		case obj.Kind() == "KubeletConfiguration" && obj.Group() == "kubelet.config.k8s.io":
 			add(&Component{
-				Kind:          Kubelet,
-				Ref:           Ref{APIVersion: obj.APIVersion(), Kind: obj.Kind(), Name: obj.Name()},
-				Source:        Position{File: obj.Source.File, Line: obj.Source.Line},
-				UID:           -1,
+				Kind:   Kubelet,
+				Ref:    Ref{APIVersion: obj.APIVersion(), Kind: obj.Kind(), Name: obj.Name()},
+				Source: Position{File: obj.Source.File, Line: obj.Source.Line},
+				UID:    -1,
 				// The object is the file: settings are named by field alone.
 				KubeletConfig: &KubeletConfigFile{Config: obj.Body},
 			})

@@ -156,4 +156,3 @@ func connect(o EtcdOptions) (*clientv3.Client, error) {
 	}
 	return cli, nil
 }
-

@@ -255,4 +255,3 @@ func requestTimeout(_ *nodeconfig.Node, c *nodeconfig.Component) []nc.Violation 
 	}
 	return nil
 }
-
