@@ -92,11 +92,11 @@ func newNodeCommand(stdio IO, g *globalFlags) *cobra.Command {
 			for _, note := range n.Notes {
 				log.Warn(note)
 			}
-			if !n.ControlPlaneVisible() {
-				log.Info("no control-plane component found on this node (a worker, or a managed cluster): the control-plane checks do not apply here; see docs/cis.md#managed-clusters")
-			}
-			if len(n.Components) == 0 {
+			switch {
+			case len(n.Components) == 0:
 				log.Warn("no Kubernetes component found: nothing to check (run as root on a node, or use --root or --facts)")
+			case !n.ControlPlaneVisible():
+				log.Warn("no control-plane component on this node (a worker, or a managed cluster): the control-plane checks do not apply here; see docs/cis.md#managed-clusters")
 			}
 			env := check.NewEnv(inventory.Build(nil), p.settings)
 			env.Node = n

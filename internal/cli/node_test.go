@@ -5,6 +5,8 @@ import (
 	"crypto/rand"
 	"encoding/base64"
 	"encoding/json"
+	"maps"
+	"os"
 	"slices"
 	"strconv"
 	"strings"
@@ -244,5 +246,102 @@ func TestVerifyEncryptionAgainstEtcd(t *testing.T) {
 	// A wrong endpoint is a clear error, exit 2.
 	if r := run(t, "", "etcd", "verify-encryption", "--endpoints", "http://127.0.0.1:1", "--timeout", "2s"); r.code != ExitError || r.stderr == "" {
 		t.Errorf("unreachable etcd: exit %d, stderr %q", r.code, r.stderr)
+	}
+}
+
+// TestScanStaticPodManifests: scanning a kubeadm manifest directory
+// reports flag problems on the Pod objects, at the flag's line (or the
+// command list's, for a flag that is missing).
+func TestScanStaticPodManifests(t *testing.T) {
+	rep := jsonReport(t, run(t, "", "scan", "../../examples/insecure/control-plane", "-o", "json", "--fail-on", "none"))
+	type at struct {
+		kind, name string
+		line       int
+	}
+	want := map[string]at{
+		"apiserver-anonymous-auth":             {"Pod", "kube-apiserver", 21}, // --anonymous-auth=true
+		"apiserver-authorization-always-allow": {"Pod", "kube-apiserver", 22},
+		"apiserver-profiling":                  {"Pod", "kube-apiserver", 29},
+		"apiserver-encryption-config":          {"Pod", "kube-apiserver", 18}, // missing: the command list
+		"apiserver-audit-log-maxage":           {"Pod", "kube-apiserver-cp-2", 23},
+		"etcd-client-cert-auth":                {"Pod", "etcd", 16}, // missing: the command list
+		"kube-proxy-metrics-bind-address":      {"DaemonSet", "kube-proxy", 25},
+		"kubelet-read-only-port":               {"KubeletConfiguration", "", 11},
+		"encryption-secrets-not-encrypted":     {"EncryptionConfiguration", "", 6},
+		"audit-policy-logs-secret-data":        {"Policy", "", 5},
+	}
+	for _, f := range rep.Findings {
+		w, ok := want[f.Check]
+		if !ok || f.Object.Name != w.name {
+			continue
+		}
+		if f.Object.Kind != w.kind || f.Source == nil || f.Source.Line != w.line {
+			t.Errorf("%s: on %s %s at %+v, want %s line %d", f.Check, f.Object.Kind, f.Object.Name, f.Source, w.kind, w.line)
+		}
+		delete(want, f.Check)
+	}
+	for id := range want {
+		t.Errorf("%s not reported", id)
+	}
+}
+
+// TestNodeFromCapturedFilesystem runs `kubeharden node --root` on a
+// captured kubeadm node, then collect → --facts, which must agree.
+func TestNodeFromCapturedFilesystem(t *testing.T) {
+	root := t.TempDir()
+	files := map[string]string{
+		"etc/kubernetes/manifests/kube-apiserver.yaml": "apiVersion: v1\nkind: Pod\nmetadata: {name: kube-apiserver, namespace: kube-system}\nspec:\n  containers:\n  - name: kube-apiserver\n    command: [kube-apiserver, --authorization-mode=AlwaysAllow, --audit-policy-file=/etc/kubernetes/audit.yaml]\n",
+		"etc/kubernetes/audit.yaml":                    "apiVersion: audit.k8s.io/v1\nkind: Policy\nrules:\n- level: RequestResponse\n",
+		"etc/kubernetes/admin.conf":                    "apiVersion: v1\nkind: Config\n",
+		"var/lib/kubelet/config.yaml":                  "apiVersion: kubelet.config.k8s.io/v1beta1\nkind: KubeletConfiguration\nauthentication: {anonymous: {enabled: true}}\n",
+		"etc/systemd/system/kubelet.service":           "[Service]\nExecStart=/usr/bin/kubelet --config=/var/lib/kubelet/config.yaml\n",
+	}
+	for path, content := range files {
+		full := root + "/" + path
+		if err := os.MkdirAll(full[:strings.LastIndex(full, "/")], 0o755); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(full, []byte(content), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	r := run(t, "", "node", "--root", root, "-o", "json")
+	if r.code != ExitFindings {
+		t.Fatalf("exit %d, want %d\n%s", r.code, ExitFindings, r.stderr)
+	}
+	live := checkIDs(jsonReport(t, r))
+	for _, id := range []string{"apiserver-authorization-always-allow", "audit-policy-logs-secret-data", "file-admin-kubeconfig-mode", "file-apiserver-manifest-mode", "kubelet-anonymous-auth", "file-kubelet-config-mode", "file-kubelet-service-mode"} {
+		if live[id] == 0 {
+			t.Errorf("%s not reported; got %v", id, live)
+		}
+	}
+	facts := run(t, "", "node", "collect", "--root", root)
+	if facts.code != ExitOK {
+		t.Fatalf("collect: exit %d\n%s", facts.code, facts.stderr)
+	}
+	path := t.TempDir() + "/node.json"
+	if err := os.WriteFile(path, []byte(facts.stdout), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	offline := checkIDs(jsonReport(t, run(t, "", "node", "--facts", path, "-o", "json")))
+	if !maps.Equal(live, offline) {
+		t.Errorf("--facts disagrees with --root:\n%v\n%v", live, offline)
+	}
+	// A worker of a managed cluster: no control plane, said once.
+	worker := t.TempDir()
+	if err := os.MkdirAll(worker+"/etc/systemd/system", 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(worker+"/etc/systemd/system/kubelet.service", []byte("ExecStart=/usr/bin/kubelet --anonymous-auth=false\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	w := run(t, "", "node", "--root", worker, "--fail-on", "none")
+	if w.code != ExitOK || !strings.Contains(w.stderr, "control-plane checks do not apply") {
+		t.Errorf("worker: exit %d, stderr %q", w.code, w.stderr)
+	}
+	for _, bad := range [][]string{{"node", "--root", worker + "/missing"}, {"node", "--facts", worker + "/missing.json"}} {
+		if r := run(t, "", bad...); r.code != ExitError {
+			t.Errorf("%v: exit %d, want %d", bad, r.code, ExitError)
+		}
 	}
 }
