@@ -10,6 +10,7 @@ import (
 	"github.com/kubeharden/kubeharden/internal/check"
 	"github.com/kubeharden/kubeharden/internal/inventory"
 	"github.com/kubeharden/kubeharden/internal/nodeconfig"
+	"github.com/kubeharden/kubeharden/internal/source"
 )
 
 // hardenedArgs are the flags of a control plane that satisfies every
@@ -346,6 +347,34 @@ func TestNodeChecksFireAndStayQuiet(t *testing.T) {
 	for id := range breaks {
 		if c, ok := reg.Get(id); !ok || c.Node == nil {
 			t.Errorf("case %s names no node check", id)
+		}
+	}
+}
+
+// TestEtcdSidecarInPod: an etcd inside a pod without host networking that
+// listens on loopback only is reachable from its pod alone: the client TLS
+// items do not apply; with host networking they do.
+func TestEtcdSidecarInPod(t *testing.T) {
+	reg, err := Registry()
+	if err != nil {
+		t.Fatal(err)
+	}
+	runner, err := check.NewRunner(reg, check.Options{Selection: check.Selection{Only: []string{"etcd-tls", "etcd-client-cert-auth"}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, tc := range []struct {
+		hostNetwork string
+		want        int
+	}{{"false", 0}, {"true", 2}} {
+		manifest := "apiVersion: apps/v1\nkind: Deployment\nmetadata: {name: api, namespace: x}\nspec:\n  template:\n    spec:\n      hostNetwork: " + tc.hostNetwork +
+			"\n      containers:\n      - name: etcd\n        command: [etcd, --listen-client-urls=http://127.0.0.1:2379]\n"
+		out, _, err := runner.Evaluate(context.Background(), source.ParseBytes("d.yaml", []byte(manifest)).Objects, check.Settings{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(out.Findings) != tc.want {
+			t.Errorf("hostNetwork %s: %d findings, want %d: %+v", tc.hostNetwork, len(out.Findings), tc.want, out.Findings)
 		}
 	}
 }

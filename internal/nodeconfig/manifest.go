@@ -66,13 +66,15 @@ func FromWorkload(obj *source.Object) *Component {
 		if len(command) == 0 {
 			argsPath = prefix + ".args"
 		}
+		hostNetwork, _ := spec["hostNetwork"].(bool)
 		return &Component{
-			Kind:     kind,
-			ArgsPath: argsPath,
-			Ref:      Ref{APIVersion: obj.APIVersion(), Kind: obj.Kind(), Namespace: obj.Namespace(), Name: obj.Name()},
-			Source:   Position{File: obj.Source.File, Line: obj.Source.Line},
-			UID:      -1,
-			Args:     ParseArgs(argv, func(i int) string { return paths[i] }),
+			PodLoopback: !hostNetwork,
+			Kind:        kind,
+			ArgsPath:    argsPath,
+			Ref:         Ref{APIVersion: obj.APIVersion(), Kind: obj.Kind(), Namespace: obj.Namespace(), Name: obj.Name()},
+			Source:      Position{File: obj.Source.File, Line: obj.Source.Line},
+			UID:         -1,
+			Args:        ParseArgs(argv, func(i int) string { return paths[i] }),
 		}
 	}
 	return nil

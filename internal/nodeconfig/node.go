@@ -96,6 +96,9 @@ type Component struct {
 	UID int `json:"uid"`
 	// Args are the command-line arguments after the binary name.
 	Args []Arg `json:"args"`
+	// PodLoopback is set for a component in a pod without host
+	// networking: its loopback addresses are reachable from that pod only.
+	PodLoopback bool `json:"podLoopback,omitempty"`
 	// ArgsPath is the field path of the argument list in a manifest
 	// ("spec.containers[0].command"), where a missing flag belongs.
 	ArgsPath string `json:"argsPath,omitempty"`

@@ -30,13 +30,13 @@ func Checks() ([]*check.Check, error) {
 	}
 	return []*check.Check{
 		rule("etcd-tls", "2.1", check.High, "etcd serves clients without TLS",
-			"Without --cert-file and --key-file etcd serves its clients over plain HTTP: the API server's traffic, every Secret included, crosses the network readable.",
+			"Without --cert-file and --key-file etcd serves its clients over plain HTTP: the API server's traffic, every Secret included, crosses the network readable. Not applicable to an etcd in a pod without host networking that listens on loopback only (a sidecar only its pod reaches).",
 			"Set --cert-file and --key-file on etcd and use https:// in --listen-client-urls and --advertise-client-urls.",
-			nc.Set("cert-file", "key-file")),
+			whenClientsOutsidePod(nc.Set("cert-file", "key-file"))),
 		rule("etcd-client-cert-auth", "2.2", check.High, "etcd accepts clients without certificates",
-			"Without --client-cert-auth=true anyone who reaches etcd's client port reads and writes the whole cluster state, every Secret included.",
+			"Without --client-cert-auth=true anyone who reaches etcd's client port reads and writes the whole cluster state, every Secret included. Not applicable to an etcd in a pod without host networking that listens on loopback only.",
 			"Set --client-cert-auth=true and --trusted-ca-file on etcd.",
-			nc.Equals("client-cert-auth", "true", "false")),
+			whenClientsOutsidePod(nc.Equals("client-cert-auth", "true", "false"))),
 		rule("etcd-auto-tls", "2.3", check.Medium, "etcd serves clients with a self-signed certificate",
 			"--auto-tls makes etcd generate a self-signed serving certificate that clients cannot verify.",
 			"Remove --auto-tls (or set it to false) and set --cert-file and --key-file.",
@@ -66,6 +66,19 @@ func Checks() ([]*check.Check, error) {
 			"chown the etcd data directory to the user etcd runs as (etcd:etcd on distributions that run etcd unprivileged).",
 			nc.FileRule{OwnerOf: dataDirOwners}),
 	}, nil
+}
+
+// whenClientsOutsidePod applies eval unless etcd listens for clients on
+// loopback only inside a pod without host networking (a sidecar etcd that
+// only its own pod can reach). On a host, loopback is open to every local
+// process, so the client items apply.
+func whenClientsOutsidePod(eval nc.Eval) nc.Eval {
+	return func(n *nodeconfig.Node, c *nodeconfig.Component) []nc.Violation {
+		if c.PodLoopback && loopbackOnly(c.Flag("listen-client-urls")) {
+			return nil
+		}
+		return eval(n, c)
+	}
 }
 
 // whenPeers applies eval only when etcd has peers: more than one member
