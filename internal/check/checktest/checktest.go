@@ -8,6 +8,7 @@ import (
 
 	"github.com/kubeharden/kubeharden/internal/check"
 	"github.com/kubeharden/kubeharden/internal/inventory"
+	"github.com/kubeharden/kubeharden/internal/nodeconfig"
 	"github.com/kubeharden/kubeharden/internal/source"
 )
 
@@ -49,6 +50,7 @@ func run(t testing.TB, checks []*check.Check, opts check.Options, manifest strin
 	}
 	env := check.NewEnv(inventory.Build(res.Objects), check.Settings{})
 	env.Cluster = cluster
+	env.Node = nodeconfig.FromObjects(res.Objects) // as scan does
 	out, err := runner.Run(context.Background(), env)
 	if err != nil {
 		t.Fatal(err)
