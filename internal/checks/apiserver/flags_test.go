@@ -61,7 +61,7 @@ func TestAPIServerFlagSemantics(t *testing.T) {
 func TestStructuredAuthConfig(t *testing.T) {
 	eval := func(authn, authz string) map[string]string {
 		c := &nodeconfig.Component{Kind: nodeconfig.APIServer, Ref: nodeconfig.Ref{Kind: "Component", Name: "kube-apiserver"},
-			Args: nodeconfig.ParseArgs([]string{"--authentication-config=/a.yaml", "--authorization-config=/z.yaml"}, func(int) string { return "" }),
+			Args:                 nodeconfig.ParseArgs([]string{"--authentication-config=/a.yaml", "--authorization-config=/z.yaml"}, func(int) string { return "" }),
 			AuthenticationConfig: &nodeconfig.TextFile{Path: "/a.yaml", Content: authn},
 			AuthorizationConfig:  &nodeconfig.TextFile{Path: "/z.yaml", Content: authz}}
 		n := &nodeconfig.Node{Components: []*nodeconfig.Component{c}}
