@@ -92,7 +92,7 @@ func hardenedNode() *nodeconfig.Node {
 		Resources: []string{"secrets"},
 		Providers: []nodeconfig.EncryptionProvider{{Type: "kms", Name: "vault", KMSAPIVersion: "v2"}, {Type: "identity"}},
 	}}}
-	n.Component(nodeconfig.Kubelet).KubeletConfig = &nodeconfig.KubeletConfigFile{Path: "/var/lib/kubelet/config.yaml", Config: hardenedKubeletConfig()}
+	n.Component(nodeconfig.Kubelet).KubeletConfig = &nodeconfig.ConfigFile{Path: "/var/lib/kubelet/config.yaml", Config: hardenedKubeletConfig()}
 	file := func(path string, mode fs.FileMode, role nodeconfig.FileRole, comp nodeconfig.Kind) {
 		n.Files = append(n.Files, &nodeconfig.File{Path: path, Roles: []nodeconfig.FileRole{role}, Component: comp, Exists: true, Mode: mode, UID: 0, GID: 0, User: "root", Group: "root"})
 	}
@@ -375,6 +375,37 @@ func TestEtcdSidecarInPod(t *testing.T) {
 		}
 		if len(out.Findings) != tc.want {
 			t.Errorf("hostNetwork %s: %d findings, want %d: %+v", tc.hostNetwork, len(out.Findings), tc.want, out.Findings)
+		}
+	}
+}
+
+// TestKubeProxyMetricsAddress follows kube-proxy: with --config the file
+// decides and the flag is ignored; both default to loopback.
+func TestKubeProxyMetricsAddress(t *testing.T) {
+	cases := []struct {
+		name   string
+		args   []string
+		config map[string]any
+		fires  bool
+	}{
+		{"default", nil, nil, false},
+		{"flag on all interfaces", []string{"--metrics-bind-address=0.0.0.0:10249"}, nil, true},
+		{"IPv6 loopback", []string{"--metrics-bind-address=[::1]:10249"}, nil, false},
+		{"config file decides", []string{"--config=/c.yaml", "--metrics-bind-address=127.0.0.1:10249"}, map[string]any{"metricsBindAddress": "0.0.0.0:10249"}, true},
+		{"config file default", []string{"--config=/c.yaml", "--metrics-bind-address=0.0.0.0:10249"}, map[string]any{}, false},
+		{"config file unreadable", []string{"--config=/c.yaml"}, nil, false},
+	}
+	for _, tc := range cases {
+		c := &nodeconfig.Component{Kind: nodeconfig.Proxy, Ref: nodeconfig.Ref{Kind: "Component", Name: "kube-proxy"}, Args: nodeconfig.ParseArgs(tc.args, func(int) string { return "args" })}
+		if tc.config != nil {
+			c.ProxyConfig = &nodeconfig.ConfigFile{Path: "/c.yaml", Config: tc.config}
+		}
+		fired := false
+		for _, f := range runNode(t, &nodeconfig.Node{Components: []*nodeconfig.Component{c}}) {
+			fired = fired || f.Check == "kube-proxy-metrics-bind-address"
+		}
+		if fired != tc.fires {
+			t.Errorf("%s: fired %v, want %v", tc.name, fired, tc.fires)
 		}
 	}
 }

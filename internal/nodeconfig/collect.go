@@ -354,22 +354,18 @@ func (c *collector) referencedFiles(comp *Component) {
 	case ControllerManager:
 		c.file(flagOr(comp, "kubeconfig", DefaultCMConf), RoleControllerKubeconfig, comp.Kind)
 	case Proxy:
-		if f := comp.Flag("kubeconfig"); f.Set {
-			c.file(f.Value, RoleProxyKubeconfig, comp.Kind)
+		kubeconfig := comp.Flag("kubeconfig").Value
+		if f := comp.Flag("config"); f.Set {
+			comp.ProxyConfig = c.configFile(f.Value, "KubeProxyConfiguration")
+			if comp.ProxyConfig != nil && kubeconfig == "" {
+				kubeconfig, _ = lookup(comp.ProxyConfig.Config, "clientConnection.kubeconfig")
+			}
 		}
+		c.file(kubeconfig, RoleProxyKubeconfig, comp.Kind)
 	case Kubelet:
 		if f := comp.Flag("config"); f.Set {
 			c.file(f.Value, RoleKubeletConfig, comp.Kind)
-			if data, err := c.read(f.Value); err != nil {
-				c.problem(f.Value, err)
-			} else {
-				var cfg map[string]any
-				if err := yaml.Unmarshal(data, &cfg); err != nil {
-					c.problem(f.Value, fmt.Errorf("not a KubeletConfiguration: %w", err))
-				} else {
-					comp.KubeletConfig = &KubeletConfigFile{Path: f.Value, Config: cfg}
-				}
-			}
+			comp.KubeletConfig = c.configFile(f.Value, "KubeletConfiguration")
 		}
 		c.file(flagOr(comp, "kubeconfig", DefaultKubeletConf), RoleKubeletKubeconfig, comp.Kind)
 		if v := comp.Kubelet(KubeletClientCAFile); v.IsSet() {
@@ -381,6 +377,21 @@ func (c *collector) referencedFiles(comp *Component) {
 			}
 		}
 	}
+}
+
+// configFile reads and decodes a component's --config file.
+func (c *collector) configFile(path, kind string) *ConfigFile {
+	data, err := c.read(path)
+	if err != nil {
+		c.problem(path, err)
+		return nil
+	}
+	var cfg map[string]any
+	if err := yaml.Unmarshal(data, &cfg); err != nil {
+		c.problem(path, fmt.Errorf("not a %s: %w", kind, err))
+		return nil
+	}
+	return &ConfigFile{Path: path, Config: cfg}
 }
 
 // forget drops a file fact that turned out not to exist and matters only

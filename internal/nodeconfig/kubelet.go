@@ -7,8 +7,9 @@ import (
 	"time"
 )
 
-// KubeletConfigFile is the kubelet's --config file (a KubeletConfiguration).
-type KubeletConfigFile struct {
+// ConfigFile is a component's --config file (a KubeletConfiguration or
+// KubeProxyConfiguration), decoded.
+type ConfigFile struct {
 	// Path is the file on the node; empty when the component is the file
 	// itself (a KubeletConfiguration given to scan).
 	Path string `json:"path,omitempty"`

@@ -95,7 +95,8 @@ func strings_(v any) []string {
 
 // FromObjects builds the node model of a scan: the components that
 // workloads among objs run (static pod manifests, the mirror pods of a
-// live cluster, kube-proxy's DaemonSet) and KubeletConfiguration files. Several components of a kind
+// live cluster, kube-proxy's DaemonSet) and KubeletConfiguration and
+// KubeProxyConfiguration files. Several components of a kind
 // may appear (manifests of several clusters); checks judge each. It
 // returns nil when objs hold none.
 func FromObjects(objs []*source.Object) *Node {
@@ -112,6 +113,14 @@ func FromObjects(objs []*source.Object) *Node {
 			if c := FromWorkload(obj); c != nil {
 				add(c)
 			}
+		case obj.Kind() == "KubeProxyConfiguration" && obj.Group() == "kubeproxy.config.k8s.io":
+			add(&Component{
+				Kind:        Proxy,
+				Ref:         Ref{APIVersion: obj.APIVersion(), Kind: obj.Kind(), Name: obj.Name()},
+				Source:      Position{File: obj.Source.File, Line: obj.Source.Line},
+				UID:         -1,
+				ProxyConfig: &ConfigFile{Config: obj.Body},
+			})
 		case obj.Kind() == "KubeletConfiguration" && obj.Group() == "kubelet.config.k8s.io":
 			add(&Component{
 				Kind:   Kubelet,
@@ -119,7 +128,7 @@ func FromObjects(objs []*source.Object) *Node {
 				Source: Position{File: obj.Source.File, Line: obj.Source.Line},
 				UID:    -1,
 				// The object is the file: settings are named by field alone.
-				KubeletConfig: &KubeletConfigFile{Config: obj.Body},
+				KubeletConfig: &ConfigFile{Config: obj.Body},
 			})
 		}
 	}

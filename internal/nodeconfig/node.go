@@ -103,9 +103,10 @@ type Component struct {
 	// ("spec.containers[0].command"), where a missing flag belongs.
 	ArgsPath string `json:"argsPath,omitempty"`
 	// Files referenced by the configuration and read for it.
-	KubeletConfig *KubeletConfigFile `json:"kubeletConfig,omitempty"`
-	Encryption    *EncryptionConfig  `json:"encryption,omitempty"`
-	AuditPolicy   *TextFile          `json:"auditPolicy,omitempty"`
+	KubeletConfig *ConfigFile       `json:"kubeletConfig,omitempty"`
+	ProxyConfig   *ConfigFile       `json:"proxyConfig,omitempty"`
+	Encryption    *EncryptionConfig `json:"encryption,omitempty"`
+	AuditPolicy   *TextFile         `json:"auditPolicy,omitempty"`
 	// AuthenticationConfig and AuthorizationConfig are the structured
 	// authentication and authorization files of the API server.
 	AuthenticationConfig *TextFile `json:"authenticationConfig,omitempty"`

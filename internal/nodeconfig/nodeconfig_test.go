@@ -40,7 +40,7 @@ func TestKubeletPrecedence(t *testing.T) {
 	withConfig := &Component{
 		Kind: Kubelet,
 		Args: ParseArgs([]string{"--config=/var/lib/kubelet/config.yaml", "--read-only-port=10255"}, processPath),
-		KubeletConfig: &KubeletConfigFile{Path: "/var/lib/kubelet/config.yaml", Config: map[string]any{
+		KubeletConfig: &ConfigFile{Path: "/var/lib/kubelet/config.yaml", Config: map[string]any{
 			"readOnlyPort":   float64(0),
 			"authentication": map[string]any{"anonymous": map[string]any{"enabled": true}},
 		}},

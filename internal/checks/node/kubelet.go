@@ -6,6 +6,7 @@ package node
 
 import (
 	"fmt"
+	"net"
 	"strconv"
 	"strings"
 
@@ -153,26 +154,38 @@ func kubeletChecks() []*check.Check {
 		nc.ComponentRule{
 			Metadata: check.Metadata{ID: "kube-proxy-metrics-bind-address", Title: "kube-proxy serves metrics on every interface", Severity: check.Low, Category: check.Node,
 				Frameworks:  check.Frameworks{CIS: []string{"4.3.1"}},
-				Description: "kube-proxy's metrics endpoint (port 10249) needs no network exposure; bound to 0.0.0.0 it reveals the node's service topology to anything that reaches the node.",
-				Remediation: "Set --metrics-bind-address=127.0.0.1:10249 (or metricsBindAddress in its config)."},
+				Description: "kube-proxy's metrics endpoint (port 10249, on 127.0.0.1 by default) needs no network exposure; bound to 0.0.0.0 it reveals the node's service topology to anything that reaches the node. With --config, kube-proxy ignores the flag and reads metricsBindAddress from the file.",
+				Remediation: "Set metricsBindAddress: 127.0.0.1:10249 in the KubeProxyConfiguration (or --metrics-bind-address without --config)."},
 			Component: nodeconfig.Proxy,
-			Eval: func(_ *nodeconfig.Node, c *nodeconfig.Component) []nc.Violation {
-				f := c.Flag("metrics-bind-address")
-				if !f.Set {
-					if c.Flag("config").Set {
-						return nil // in the config file, which is not read: not decidable here
-					}
-					return []nc.Violation{{Message: "--metrics-bind-address is not set (default 0.0.0.0:10249)"}}
-				}
-				host := f.Value
-				if h, _, ok := strings.Cut(host, ":"); ok && !strings.HasPrefix(host, "[") {
-					host = h
-				}
-				if host == "127.0.0.1" || host == "localhost" || strings.HasPrefix(host, "[::1]") {
-					return nil
-				}
-				return []nc.Violation{{Message: "--metrics-bind-address=" + f.Value + " is not a loopback address", Path: f.Path, Line: f.Line}}
-			},
+			Eval:      proxyMetricsBind,
 		}.Check(),
 	}
+}
+
+// proxyMetricsBind judges kube-proxy's metrics address with kube-proxy's
+// rules: with --config the file's metricsBindAddress (flags are ignored),
+// otherwise --metrics-bind-address; both default to 127.0.0.1:10249.
+func proxyMetricsBind(_ *nodeconfig.Node, c *nodeconfig.Component) []nc.Violation {
+	addr, where, v := "127.0.0.1:10249", "default", nc.Violation{}
+	switch {
+	case c.ProxyConfig != nil:
+		if a, ok := c.ProxyConfig.Config["metricsBindAddress"].(string); ok && a != "" {
+			addr, where, v.Path, v.File = a, "metricsBindAddress", "metricsBindAddress", c.ProxyConfig.Path
+		}
+	case c.Flag("config").Set:
+		return nil // the config file was not readable here: the node's problems say so
+	default:
+		if f := c.Flag("metrics-bind-address"); f.Set {
+			addr, where, v.Path, v.Line = f.Value, "--metrics-bind-address", f.Path, f.Line
+		}
+	}
+	host := addr
+	if h, _, err := net.SplitHostPort(addr); err == nil {
+		host = h
+	}
+	if ip := net.ParseIP(host); (ip != nil && ip.IsLoopback()) || host == "localhost" {
+		return nil
+	}
+	v.Message = fmt.Sprintf("metrics are served on %s (%s), not a loopback address", addr, where)
+	return []nc.Violation{v}
 }
