@@ -25,17 +25,20 @@ import (
 // graph). A webhook sees one object, so for these it can only agree with
 // a scan of that object alone.
 var contextChecks = map[string]string{
-	"automount-service-account-token":      "a ServiceAccount with automountServiceAccountToken: false in the same input silences it",
-	"powerful-token-automounted":           "needs the RBAC bindings of the pod's service account",
-	"cluster-admin-binding":                "a binding of a custom role needs that role to know it grants everything",
-	"rbac-escalation-path":                 "needs the whole RBAC graph",
-	"rbac-binding-missing-service-account": "needs the namespace's ServiceAccounts",
-	"admission-webhook-exempts-all":        "needs the Namespaces the webhook's selector could match",
-	"namespace-default-deny-missing":       "needs the namespace's NetworkPolicies (not run by the webhook)",
-	"workload-not-isolated":                "needs the NetworkPolicies that may select the workload (not run by the webhook)",
-	"service-exposed-without-policy":       "needs the Service's pods and the policies that select them",
-	"networkpolicy-selects-nothing":        "needs the namespace's workloads (not run by the webhook)",
-	"etcd-shared-ca":                       "compares etcd's CA with the kube-apiserver's in the same input",
+	"automount-service-account-token":           "a ServiceAccount with automountServiceAccountToken: false in the same input silences it",
+	"powerful-token-automounted":                "needs the RBAC bindings of the pod's service account",
+	"cluster-admin-binding":                     "a binding of a custom role needs that role to know it grants everything",
+	"rbac-escalation-path":                      "needs the whole RBAC graph",
+	"rbac-binding-missing-service-account":      "needs the namespace's ServiceAccounts",
+	"admission-webhook-exempts-all":             "needs the Namespaces the webhook's selector could match",
+	"namespace-default-deny-missing":            "needs the namespace's NetworkPolicies (not run by the webhook)",
+	"workload-not-isolated":                     "needs the NetworkPolicies that may select the workload (not run by the webhook)",
+	"service-exposed-without-policy":            "needs the Service's pods and the policies that select them",
+	"networkpolicy-selects-nothing":             "needs the namespace's workloads (not run by the webhook)",
+	"etcd-shared-ca":                            "compares etcd's CA with the kube-apiserver's in the same input",
+	"mesh-workload-not-meshed":                  "needs the workload's Namespace (its injection label)",
+	"networkpolicy-internet-ingress-to-private": "needs the workloads the policy selects and the Services, Ingresses and routes in front of them",
+	"networkpolicy-bypassed-by-host-network":    "needs the NetworkPolicies that select the workload",
 }
 
 // TestIdentityWithScan proves what CI allows the cluster allows: for every

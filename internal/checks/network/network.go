@@ -17,7 +17,10 @@ import (
 
 // Checks returns the network catalogue.
 func Checks() ([]*check.Check, error) {
-	return append([]*check.Check{namespaceDefaultDeny(), workloadNotIsolated(), metadataEgress(), serviceExternalIPs()}, exposureChecks()...), nil
+	checks := []*check.Check{namespaceDefaultDeny(), workloadNotIsolated(), metadataEgress(), serviceExternalIPs()}
+	checks = append(checks, exposureChecks()...)
+	checks = append(checks, scopeChecks()...)
+	return append(checks, meshChecks()...), nil
 }
 
 const nsaNetwork = "Use network policies to isolate resources"

@@ -25,12 +25,14 @@ const (
 	webOnly    = "---\napiVersion: networking.k8s.io/v1\nkind: NetworkPolicy\nmetadata: {name: web, namespace: app}\nspec: {podSelector: {matchLabels: {app: web}}, ingress: [{}]}\n"
 )
 
+type networkCase struct {
+	check, fires, quiet string
+	want                int
+	message             string
+}
+
 func TestNetworkChecks(t *testing.T) {
-	cases := []struct {
-		check, fires, quiet string
-		want                int
-		message             string
-	}{
+	cases := []networkCase{
 		{"namespace-default-deny-missing", namespace + deployment, namespace + deployment + denyAll, 2, "no NetworkPolicy selecting all its pods for ingress"},
 		{"namespace-default-deny-missing", namespace + denyIn, namespace + denyAll, 1, "for egress"},
 		{"namespace-default-deny-missing", namespace + webOnly, namespace + denyAll, 2, "for ingress"},
@@ -52,6 +54,7 @@ func TestNetworkChecks(t *testing.T) {
 			"apiVersion: v1\nkind: Service\nmetadata: {name: s, namespace: app}\nspec: {ports: [{port: 80}], externalIPs: [1.2.3.4]}\n",
 			"apiVersion: v1\nkind: Service\nmetadata: {name: s, namespace: app}\nspec: {ports: [{port: 80}], type: LoadBalancer}\n", 1, "CVE-2020-8554"},
 	}
+	cases = append(cases, meshAndScopeCases()...)
 	for _, tc := range cases {
 		got := run(t, tc.check, tc.fires)
 		if len(got) != tc.want || !strings.Contains(got[0].Message+got[len(got)-1].Message, tc.message) {
@@ -71,5 +74,53 @@ func TestNetworkChecks(t *testing.T) {
 	}
 	if got := run(t, "namespace-default-deny-missing", "apiVersion: v1\nkind: Namespace\nmetadata: {name: kube-system}\n"); len(got) != 0 {
 		t.Errorf("kube-system: %+v", got)
+	}
+}
+
+func meshAndScopeCases() []networkCase {
+	pa := func(spec string) string {
+		return "apiVersion: security.istio.io/v1\nkind: PeerAuthentication\nmetadata: {name: default, namespace: app}\nspec: " + spec + "\n"
+	}
+	dr := func(spec string) string {
+		return "apiVersion: networking.istio.io/v1\nkind: DestinationRule\nmetadata: {name: db, namespace: app}\nspec: " + spec + "\n"
+	}
+	injected := "apiVersion: v1\nkind: Namespace\nmetadata: {name: app, labels: {istio-injection: enabled}}\n"
+	linkerd := "apiVersion: v1\nkind: Namespace\nmetadata: {name: app, annotations: {linkerd.io/inject: enabled}}\n"
+	optOutIstio := strings.Replace(deployment, "metadata: {labels: {app: web}}", "metadata: {labels: {app: web, sidecar.istio.io/inject: 'false'}}", 1)
+	optOutLinkerd := strings.Replace(deployment, "metadata: {labels: {app: web}}", "metadata: {labels: {app: web}, annotations: {linkerd.io/inject: disabled}}", 1)
+	internet := "---\napiVersion: networking.k8s.io/v1\nkind: NetworkPolicy\nmetadata: {name: open, namespace: app}\nspec: {podSelector: {matchLabels: {app: web}}, ingress: [{from: [{ipBlock: {cidr: 0.0.0.0/0, except: [10.0.0.0/8]}}]}]}\n"
+	ingressTo := "---\napiVersion: networking.k8s.io/v1\nkind: Ingress\nmetadata: {name: i, namespace: app}\nspec: {rules: [{http: {paths: [{path: /, pathType: Prefix, backend: {service: {name: web, port: {number: 80}}}}]}}]}\n" +
+		"---\napiVersion: v1\nkind: Service\nmetadata: {name: web, namespace: app}\nspec: {selector: {app: web}, ports: [{port: 80}]}\n"
+	route := "---\napiVersion: gateway.networking.k8s.io/v1\nkind: HTTPRoute\nmetadata: {name: r, namespace: app}\nspec: {rules: [{backendRefs: [{name: web, port: 80}]}]}\n" +
+		"---\napiVersion: v1\nkind: Service\nmetadata: {name: web, namespace: app}\nspec: {selector: {app: web}, ports: [{port: 80}]}\n"
+	host := strings.Replace(deployment, "spec: {containers", "spec: {hostNetwork: true, containers", 1)
+	return []networkCase{
+		{"istio-mtls-not-strict", pa("{mtls: {mode: PERMISSIVE}}"), pa("{mtls: {mode: STRICT}}"), 1, "plain-text connections are accepted"},
+		{"istio-mtls-not-strict", pa("{mtls: {mode: STRICT}, portLevelMtls: {'8080': {mode: DISABLE}}}"), pa("{mtls: {mode: STRICT}, portLevelMtls: {'8080': {mode: STRICT}}}"), 1, "on port 8080"},
+		{"istio-destination-rule-tls-disabled", dr("{host: db, trafficPolicy: {tls: {mode: DISABLE}}, subsets: [{name: v1, trafficPolicy: {portLevelSettings: [{port: {number: 5432}, tls: {mode: DISABLE}}]}}]}"),
+			dr("{host: db, trafficPolicy: {tls: {mode: ISTIO_MUTUAL}}}"), 2, "traffic to db is sent without TLS"},
+		{"mesh-workload-not-meshed", injected + "---\n" + optOutIstio, injected + "---\n" + deployment, 1, "sidecar.istio.io/inject"},
+		{"mesh-workload-not-meshed", linkerd + "---\n" + optOutLinkerd, optOutLinkerd, 1, "linkerd.io/inject: disabled"},
+		{"networkpolicy-internet-ingress-to-private", deployment + internet, deployment + internet + ingressTo, 1, "every public address may connect to app/web[Deployment]"},
+		{"networkpolicy-internet-ingress-to-private", deployment + internet, deployment + internet + route, 1, "no LoadBalancer/NodePort Service"},
+		{"networkpolicy-bypassed-by-host-network", host + webOnly, host, 1, "hostNetwork: true"},
+	}
+}
+
+// TestPeerMatchesNothing runs on a live cluster's view only: with partial
+// manifests, a peer's workloads are often in another input.
+func TestPeerMatchesNothing(t *testing.T) {
+	cs, err := Checks()
+	if err != nil {
+		t.Fatal(err)
+	}
+	opts := check.Options{Selection: check.Selection{Only: []string{"networkpolicy-peer-matches-nothing"}}}
+	policy := "---\napiVersion: networking.k8s.io/v1\nkind: NetworkPolicy\nmetadata: {name: db, namespace: app}\nspec:\n  podSelector: {}\n  ingress:\n  - from:\n    - podSelector: {matchLabels: {app: wbe}}\n    - podSelector: {matchLabels: {app: web}}\n    - namespaceSelector: {matchLabels: {team: nobody}}\n    - ipBlock: {cidr: 10.0.0.0/8}\n"
+	got := checktest.RunCluster(t, cs, opts, namespace+deployment+policy)
+	if len(got) != 2 || got[0].Path != "spec.ingress[0].from[0].podSelector" || got[1].Path != "spec.ingress[0].from[2].namespaceSelector" {
+		t.Errorf("got %+v", got)
+	}
+	if got := checktest.Run(t, cs, opts, namespace+deployment+policy); len(got) != 0 {
+		t.Errorf("fired on manifests: %+v", got)
 	}
 }

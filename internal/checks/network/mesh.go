@@ -1,0 +1,161 @@
+package network
+
+import (
+	"fmt"
+	"strings"
+
+	"github.com/kubeharden/kubeharden/internal/check"
+	"github.com/kubeharden/kubeharden/internal/inventory"
+	"github.com/kubeharden/kubeharden/internal/source"
+)
+
+// Service mesh checks. Each reads the mesh's own objects or annotations, so
+// it is silent where no mesh is in use.
+
+func meshChecks() []*check.Check {
+	return []*check.Check{istioMTLSNotStrict(), istioDestinationRuleTLSDisabled(), meshWorkloadOptedOut()}
+}
+
+// str walks nested maps of a decoded object.
+func str(m map[string]any, path ...string) string {
+	var cur any = m
+	for _, p := range path {
+		mm, ok := cur.(map[string]any)
+		if !ok {
+			return ""
+		}
+		cur = mm[p]
+	}
+	s, _ := cur.(string)
+	return s
+}
+
+func istioMTLSNotStrict() *check.Check {
+	return &check.Check{
+		Metadata: check.Metadata{
+			ID: "istio-mtls-not-strict", Title: "Istio PeerAuthentication accepts plain-text traffic", Severity: check.Medium, Category: check.Network,
+			Frameworks:  check.Frameworks{NSA: []string{"Encrypt traffic between pods"}, MITRE: []string{"T1557"}},
+			Description: "A PeerAuthentication in PERMISSIVE mode accepts both mutual-TLS and plain-text connections, and DISABLE turns mutual TLS off: the workloads it selects can be reached (and impersonated) without the mesh's identities. Port-level settings are checked too.",
+			Remediation: "Set spec.mtls.mode: STRICT (mesh-wide in the root namespace, then per namespace); keep PERMISSIVE only for the duration of a migration.",
+		},
+		Kinds: []string{"PeerAuthentication"},
+		Object: func(_ *check.Env, o *source.Object) []check.Result {
+			if o.Group() != "security.istio.io" {
+				return nil
+			}
+			spec, _ := o.Body["spec"].(map[string]any)
+			var out []check.Result
+			judge := func(mode, path, where string) {
+				switch strings.ToUpper(mode) {
+				case "DISABLE":
+					out = append(out, check.Result{Path: path, Severity: check.High, Message: fmt.Sprintf("mutual TLS is disabled%s (mode DISABLE)", where)})
+				case "PERMISSIVE":
+					out = append(out, check.Result{Path: path, Message: fmt.Sprintf("plain-text connections are accepted%s (mode PERMISSIVE)", where)})
+				}
+			}
+			judge(str(spec, "mtls", "mode"), "spec.mtls.mode", "")
+			if ports, ok := spec["portLevelMtls"].(map[string]any); ok {
+				for port, v := range ports {
+					if pm, ok := v.(map[string]any); ok {
+						judge(str(pm, "mode"), "spec.portLevelMtls."+port+".mode", " on port "+port)
+					}
+				}
+			}
+			return out
+		},
+	}
+}
+
+func istioDestinationRuleTLSDisabled() *check.Check {
+	return &check.Check{
+		Metadata: check.Metadata{
+			ID: "istio-destination-rule-tls-disabled", Title: "Istio DestinationRule sends plain text", Severity: check.Medium, Category: check.Network,
+			Frameworks:  check.Frameworks{NSA: []string{"Encrypt traffic between pods"}, MITRE: []string{"T1557"}},
+			Description: "A DestinationRule whose traffic policy sets tls.mode: DISABLE makes clients send plain text to the host, even inside a mesh with mutual TLS (and fails against STRICT servers). Subset and port-level policies are checked too.",
+			Remediation: "Use tls.mode: ISTIO_MUTUAL (or remove the tls block to get automatic mutual TLS); SIMPLE or MUTUAL for hosts outside the mesh.",
+		},
+		Kinds: []string{"DestinationRule"},
+		Object: func(_ *check.Env, o *source.Object) []check.Result {
+			if o.Group() != "networking.istio.io" {
+				return nil
+			}
+			spec, _ := o.Body["spec"].(map[string]any)
+			host := str(spec, "host")
+			var out []check.Result
+			policy := func(tp map[string]any, path string) {
+				if strings.EqualFold(str(tp, "tls", "mode"), "DISABLE") {
+					out = append(out, check.Result{Path: path + ".tls.mode", Message: fmt.Sprintf("traffic to %s is sent without TLS (tls.mode DISABLE)", host)})
+				}
+				ports, _ := tp["portLevelSettings"].([]any)
+				for i, p := range ports {
+					pm, _ := p.(map[string]any)
+					if strings.EqualFold(str(pm, "tls", "mode"), "DISABLE") {
+						out = append(out, check.Result{Path: fmt.Sprintf("%s.portLevelSettings[%d].tls.mode", path, i), Message: fmt.Sprintf("traffic to %s is sent without TLS on a port (tls.mode DISABLE)", host)})
+					}
+				}
+			}
+			if tp, ok := spec["trafficPolicy"].(map[string]any); ok {
+				policy(tp, "spec.trafficPolicy")
+			}
+			subsets, _ := spec["subsets"].([]any)
+			for i, s := range subsets {
+				sm, _ := s.(map[string]any)
+				if tp, ok := sm["trafficPolicy"].(map[string]any); ok {
+					policy(tp, fmt.Sprintf("spec.subsets[%d].trafficPolicy", i))
+				}
+			}
+			return out
+		},
+	}
+}
+
+// meshWorkloadOptedOut: a workload whose namespace has sidecar injection
+// on, but whose pod template turns it off, runs outside the mesh: no
+// mutual TLS, no mesh authorization policies.
+func meshWorkloadOptedOut() *check.Check {
+	return &check.Check{
+		Metadata: check.Metadata{
+			ID: "mesh-workload-not-meshed", Title: "Workload opts out of its namespace's service mesh", Severity: check.Medium, Category: check.Network,
+			Frameworks:  check.Frameworks{NSA: []string{"Encrypt traffic between pods"}},
+			Description: "The namespace has Istio (istio-injection: enabled or istio.io/rev) or Linkerd (linkerd.io/inject: enabled) injection on, but this workload's pod template turns the proxy off (sidecar.istio.io/inject: \"false\", linkerd.io/inject: disabled): its traffic is plain text and the mesh's authorization policies do not apply to it. Needs the Namespace objects; silent where no mesh is configured.",
+			Remediation: "Remove the opt-out from the pod template, or move the workload to a namespace outside the mesh and isolate it with NetworkPolicies.",
+		},
+		Pod: func(env *check.Env, pod *inventory.Pod) []check.Result {
+			ns := pod.Object.Namespace()
+			if ns == "" {
+				return nil
+			}
+			nsObj := namespaceObject(env, ns)
+			if nsObj == nil {
+				return nil
+			}
+			nsLabels := source.StringMap(nsObj.Metadata()["labels"])
+			nsAnn := source.StringMap(nsObj.Metadata()["annotations"])
+			var out []check.Result
+			istioOn := nsLabels["istio-injection"] == "enabled" || (nsLabels["istio.io/rev"] != "" && nsLabels["istio-injection"] != "disabled")
+			if istioOn && (pod.Meta.Labels["sidecar.istio.io/inject"] == "false" || pod.Meta.Annotations["sidecar.istio.io/inject"] == "false") {
+				out = append(out, check.Result{Path: pod.MetaPath + ".labels", Message: fmt.Sprintf("namespace %s injects the Istio sidecar, but this workload sets sidecar.istio.io/inject: \"false\"", ns)})
+			}
+			if nsAnn["linkerd.io/inject"] == "enabled" && pod.Meta.Annotations["linkerd.io/inject"] == "disabled" {
+				out = append(out, check.Result{Path: pod.MetaPath + ".annotations", Message: fmt.Sprintf("namespace %s injects the Linkerd proxy, but this workload sets linkerd.io/inject: disabled", ns)})
+			}
+			return out
+		},
+	}
+}
+
+type namespacesKey struct{}
+
+// namespaceObject returns the Namespace object named ns, or nil.
+func namespaceObject(env *check.Env, ns string) *source.Object {
+	byName := env.Memo(namespacesKey{}, func() any {
+		m := map[string]*source.Object{}
+		for _, o := range env.Inventory.Objects() {
+			if o.Kind() == "Namespace" && o.Group() == "" {
+				m[o.Name()] = o
+			}
+		}
+		return m
+	}).(map[string]*source.Object)
+	return byName[ns]
+}
