@@ -3,6 +3,7 @@ package cli
 import (
 	"encoding/json"
 	"fmt"
+	"slices"
 	"strings"
 
 	"github.com/spf13/cobra"
@@ -14,6 +15,9 @@ import (
 // netpolKinds are what the netpol commands read from a live cluster.
 var netpolKinds = []string{"Namespace", "NetworkPolicy", "Pod", "Deployment", "StatefulSet", "DaemonSet", "ReplicaSet", "ReplicationController", "Job", "CronJob"}
 
+// exposureKinds add what routes outside traffic to workloads.
+var exposureKinds = append(slices.Clone(netpolKinds), "Service", "Ingress", "HTTPRoute", "GRPCRoute", "TLSRoute", "TCPRoute", "UDPRoute")
+
 func newNetpolCommand(stdio IO, g *globalFlags) *cobra.Command {
 	cmd := &cobra.Command{
 		Use:   "netpol",
@@ -22,7 +26,7 @@ func newNetpolCommand(stdio IO, g *globalFlags) *cobra.Command {
 			"semantics (policyTypes defaulting, peers, named ports, endPort ranges, additive\n" +
 			"policies) over the pods of every workload kind. Workloads are NAMESPACE/NAME.",
 	}
-	cmd.AddCommand(newNetpolMatrixCommand(stdio, g), newNetpolCanReachCommand(stdio, g), newNetpolDiffCommand(stdio, g))
+	cmd.AddCommand(newNetpolMatrixCommand(stdio, g), newNetpolCanReachCommand(stdio, g), newNetpolExposureCommand(stdio, g), newNetpolDiffCommand(stdio, g))
 	return cmd
 }
 
@@ -65,6 +69,46 @@ func newNetpolMatrixCommand(stdio IO, g *globalFlags) *cobra.Command {
 	}
 	in.register(cmd.Flags())
 	cmd.Flags().StringVarP(&output, "output", "o", "table", "output format: table (src => dst : connections), json, csv, dot or markdown")
+	return cmd
+}
+
+func newNetpolExposureCommand(stdio IO, g *globalFlags) *cobra.Command {
+	var in inputFlags
+	var output string
+	var all bool
+	cmd := &cobra.Command{
+		Use:   "exposure",
+		Short: "What each workload admits from any namespace and from the internet, and what routes outside traffic to it",
+		Long: "exposure lists, for every workload, the connections its ingress NetworkPolicies admit from a pod\n" +
+			"in any namespace with any labels, and from every public IPv4 address, and the LoadBalancer or\n" +
+			"NodePort Services, Ingresses and Gateway API routes in front of it. Workloads reachable from\n" +
+			"neither and behind no route are left out unless --all is given.",
+		Example: "  kubeharden netpol exposure -f ./manifests\n  kubeharden netpol exposure --cluster -o json",
+		Args:    cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			if err := checkFormat(output, netpol.ExposureFormats...); err != nil {
+				return err
+			}
+			loaded, err := in.load(cmd.Context(), stdio, g.logger(stdio.Err), exposureKinds)
+			if err != nil {
+				return err
+			}
+			m := netpol.Build(loaded.Objects)
+			for _, e := range m.Errors {
+				fmt.Fprintf(stdio.Err, "error: %v\n", e)
+			}
+			if err := netpol.WriteExposures(stdio.Out, output, m.Exposures(loaded.Objects), !all); err != nil {
+				return err
+			}
+			if n := len(loaded.Errors) + len(m.Errors); n > 0 {
+				return &exitError{code: ExitError, err: fmt.Errorf("%d inputs could not be evaluated (see the errors above)", n)}
+			}
+			return nil
+		},
+	}
+	in.register(cmd.Flags())
+	cmd.Flags().StringVarP(&output, "output", "o", "table", "output format: table or json")
+	cmd.Flags().BoolVar(&all, "all", false, "list every workload, also those nothing outside can reach")
 	return cmd
 }
 

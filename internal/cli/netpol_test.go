@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 )
@@ -108,5 +109,40 @@ func TestNetpolDiff(t *testing.T) {
 	js := run(t, "", "netpol", "diff", old, next, "-o", "json")
 	if err := json.Unmarshal([]byte(js.stdout), &rows); err != nil || len(rows) != 1 || rows[0]["diffType"] != "changed" {
 		t.Errorf("diff json: %v %s", err, js.stdout)
+	}
+}
+
+func TestNetpolExposure(t *testing.T) {
+	r := run(t, "", "netpol", "exposure", "-f", "../../examples/insecure", "-o", "json")
+	if r.code != ExitOK {
+		t.Fatalf("exit %d: %s", r.code, r.stderr)
+	}
+	var rows []struct {
+		Workload, FromAnyNamespace, FromInternet string
+		Via                                      []string
+	}
+	if err := json.Unmarshal([]byte(r.stdout), &rows); err != nil {
+		t.Fatal(err)
+	}
+	found := 0
+	for _, row := range rows {
+		switch row.Workload {
+		case "shop/web[Deployment]":
+			found++
+			if row.FromInternet != "All Connections" || !slices.Contains(row.Via, "Service shop/web-legacy (LoadBalancer)") || !slices.Contains(row.Via, "Ingress shop/shop → Service web-legacy") {
+				t.Errorf("web: %+v", row)
+			}
+		case "shop/api[Deployment]":
+			found++
+			if row.FromInternet != "TCP 9090" || row.FromAnyNamespace != "No Connections" {
+				t.Errorf("api: %+v", row)
+			}
+		}
+	}
+	if found != 2 {
+		t.Errorf("web and api not both listed: %s", r.stdout)
+	}
+	if r := run(t, "", "netpol", "exposure", "-f", "../../examples/insecure", "-o", "dot"); r.code != ExitError {
+		t.Errorf("-o dot: exit %d", r.code)
 	}
 }

@@ -81,7 +81,7 @@ func exposedWorkloads(env *check.Env) map[*netpol.Workload]bool {
 			}
 		}
 		for _, o := range env.Inventory.Objects() {
-			for _, name := range routedServices(o) {
+			for _, name := range netpol.RoutedServices(o) {
 				public[namespaceOrDefault(o)+"/"+name] = true
 			}
 		}
@@ -100,51 +100,6 @@ func exposedWorkloads(env *check.Env) map[*netpol.Workload]bool {
 		}
 		return out
 	}).(map[*netpol.Workload]bool)
-}
-
-// routedServices are the Services an Ingress or a Gateway API route sends
-// traffic to (same namespace).
-func routedServices(o *source.Object) []string {
-	var out []string
-	var walk func(v any)
-	walk = func(v any) {
-		switch t := v.(type) {
-		case map[string]any:
-			if svc, ok := t["service"].(map[string]any); ok { // networking.k8s.io/v1 Ingress backend
-				if name, _ := svc["name"].(string); name != "" {
-					out = append(out, name)
-				}
-			}
-			if name, _ := t["serviceName"].(string); name != "" { // older Ingress
-				out = append(out, name)
-			}
-			for k, e := range t {
-				if k == "backendRefs" { // Gateway API routes
-					refs, _ := e.([]any)
-					for _, r := range refs {
-						rm, _ := r.(map[string]any)
-						if kind, _ := rm["kind"].(string); kind == "" || kind == "Service" {
-							if name, _ := rm["name"].(string); name != "" {
-								out = append(out, name)
-							}
-						}
-					}
-					continue
-				}
-				walk(e)
-			}
-		case []any:
-			for _, e := range t {
-				walk(e)
-			}
-		}
-	}
-	switch {
-	case o.Kind() == "Ingress" && (o.Group() == "networking.k8s.io" || o.Group() == "extensions"),
-		strings.HasSuffix(o.Kind(), "Route") && o.Group() == "gateway.networking.k8s.io":
-		walk(o.Body["spec"])
-	}
-	return out
 }
 
 func internetIngressToPrivate() *check.Check {
