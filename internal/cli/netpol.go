@@ -13,7 +13,7 @@ import (
 )
 
 // netpolKinds are what the netpol commands read from a live cluster.
-var netpolKinds = []string{"Namespace", "NetworkPolicy", "Pod", "Deployment", "StatefulSet", "DaemonSet", "ReplicaSet", "ReplicationController", "Job", "CronJob"}
+var netpolKinds = []string{"Namespace", "NetworkPolicy", "AdminNetworkPolicy", "BaselineAdminNetworkPolicy", "Pod", "Deployment", "StatefulSet", "DaemonSet", "ReplicaSet", "ReplicationController", "Job", "CronJob"}
 
 // exposureKinds add what routes outside traffic to workloads.
 var exposureKinds = append(slices.Clone(netpolKinds), "Service", "Ingress", "HTTPRoute", "GRPCRoute", "TLSRoute", "TCPRoute", "UDPRoute")
@@ -167,6 +167,9 @@ func newNetpolCanReachCommand(stdio IO, g *globalFlags) *cobra.Command {
 				d     netpol.Decision
 			}{{"egress", src, m.Egress(src, dst), egress}, {"ingress", dst, m.Ingress(src, dst), ingress}} {
 				fmt.Fprintf(stdio.Out, "  %s of %s allows: %s\n", side.dir, side.w, side.conns)
+				for _, r := range side.d.Admin {
+					fmt.Fprintf(stdio.Out, "    %s %s: %s %s\n", r.Policy, r.Rule, r.Action, r.Conns)
+				}
 				if len(side.d.Isolating) == 0 {
 					fmt.Fprintf(stdio.Out, "    no NetworkPolicy isolates it for %s\n", side.dir)
 					continue

@@ -198,3 +198,90 @@ func TestAnalyzerDiff(t *testing.T) {
 	}
 	t.Logf("netpol-analyzer diffs (plain NetworkPolicy): %d/%d exact, %d known difference", exact, compared, len(knownDiffDifferences))
 }
+
+// adminScenario marks netpol-analyzer scenarios with AdminNetworkPolicies
+// or a BaselineAdminNetworkPolicy; the ones that also need what the model
+// does not have (multi-network, Routes, Ingress controllers, nodes) are
+// left out by notAdmin.
+var (
+	adminScenario = regexp.MustCompile(`anp|banp`)
+	notAdmin      = regexp.MustCompile(`udn|nad|route|virtual_machines|ipv6|nodes`)
+)
+
+// TestAnalyzerAdminConformance compares every AdminNetworkPolicy and
+// BaselineAdminNetworkPolicy scenario of netpol-analyzer (connections
+// between workloads and with outside IPv4 ranges) with its golden output.
+func TestAnalyzerAdminConformance(t *testing.T) {
+	outputs, err := filepath.Glob(filepath.Join(analyzerCorpus, "test_outputs/connlist/*_connlist_output.txt"))
+	if err != nil || len(outputs) == 0 {
+		t.Skipf("../shared corpus not present: the netpol-analyzer fixtures live beside the project")
+	}
+	exact, compared, conns := 0, 0, 0
+	for _, out := range outputs {
+		name := strings.TrimSuffix(filepath.Base(out), "_connlist_output.txt")
+		dir := filepath.Join(analyzerCorpus, "tests", name)
+		if !adminScenario.MatchString(name) || notAdmin.MatchString(name) || strings.Contains(name, "focus") || strings.Contains(name, "exposure") || strings.Contains(name, "explain") {
+			continue
+		}
+		if _, err := os.Stat(dir); err != nil {
+			continue
+		}
+		data, err := os.ReadFile(out)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var want []string
+		for _, line := range strings.Split(string(data), "\n") {
+			src, rest, ok := strings.Cut(line, " => ")
+			dst, conn, ok2 := strings.Cut(rest, " : ")
+			if ok && ok2 && endpoint.MatchString(src) && endpoint.MatchString(dst) {
+				want = append(want, src+" => "+dst+" : "+conn)
+			}
+		}
+		m := Build(source.Load(t.Context(), source.Options{MaxFileSize: 32 << 20}, dir).Objects)
+		var got []string
+		for _, c := range m.Connections() {
+			got = append(got, c.Src.String()+" => "+c.Dst.String()+" : "+c.Conns.String())
+		}
+		for _, e := range m.ExternalConnections() {
+			got = append(got, e.String())
+		}
+		slices.Sort(got)
+		slices.Sort(want)
+		compared++
+		if slices.Equal(got, want) {
+			exact++
+			conns += len(want)
+			continue
+		}
+		missing, extra := setDiff(want, got), setDiff(got, want)
+		t.Errorf("%s: %d missing, %d extra; e.g. missing %q extra %q (errors %v)", name, len(missing), len(extra), first(missing), first(extra), m.Errors)
+	}
+	t.Logf("netpol-analyzer admin-policy scenarios: %d/%d exact (%d connections)", exact, compared, conns)
+}
+
+// TestAnalyzerAdminFatalErrors: the admin-policy inputs netpol-analyzer
+// rejects are rejected here too.
+func TestAnalyzerAdminFatalErrors(t *testing.T) {
+	data, err := os.ReadFile(filepath.Join(analyzerCorpus, "expected_fatal_errors.csv"))
+	if err != nil {
+		t.Skipf("../shared corpus not present: %v", err)
+	}
+	rejected, cases := 0, 0
+	for _, line := range strings.Split(strings.TrimSpace(string(data)), "\n")[1:] {
+		fields := strings.SplitN(line, ",", 3)
+		name, dir := fields[0], fields[1]
+		if !adminScenario.MatchString(dir) || notAdmin.MatchString(dir) {
+			continue
+		}
+		cases++
+		loaded := source.Load(t.Context(), source.Options{MaxFileSize: 32 << 20}, filepath.Join(analyzerCorpus, "tests", dir))
+		if m := Build(loaded.Objects); len(m.Errors) > 0 {
+			rejected++
+			t.Logf("%s: %v", dir, m.Errors[0])
+		} else {
+			t.Errorf("%s (%s): accepted", dir, name)
+		}
+	}
+	t.Logf("netpol-analyzer fatal-error inputs (admin policies): %d/%d rejected", rejected, cases)
+}

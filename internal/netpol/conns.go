@@ -103,6 +103,34 @@ func (c Conns) Intersect(o Conns) Conns {
 	return out
 }
 
+// Subtract is every connection in c and not in o.
+func (c Conns) Subtract(o Conns) Conns {
+	out := Conns{ports: map[corev1.Protocol][]portRange{}}
+	for _, p := range Protocols {
+		rest := slices.Clone(c.ports[p])
+		for _, b := range o.ports[p] {
+			var next []portRange
+			for _, a := range rest {
+				if b.hi < a.lo || b.lo > a.hi {
+					next = append(next, a)
+					continue
+				}
+				if a.lo < b.lo {
+					next = append(next, portRange{a.lo, b.lo - 1})
+				}
+				if b.hi < a.hi {
+					next = append(next, portRange{b.hi + 1, a.hi})
+				}
+			}
+			rest = next
+		}
+		if len(rest) > 0 {
+			out.ports[p] = rest
+		}
+	}
+	return out
+}
+
 // Contains reports whether port p of protocol proto is in the set.
 func (c Conns) Contains(proto corev1.Protocol, port int32) bool {
 	for _, r := range c.ports[proto] {

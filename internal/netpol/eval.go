@@ -163,14 +163,27 @@ func allowedBy(isolating []*policy, ingress bool, peersMatch func(peers []networ
 
 // Ingress is what dst admits from src: everything unless a policy
 // isolates dst for ingress, else the union of the rules of those
-// policies whose peers select src.
+// policies whose peers select src — within what admin network policies
+// leave to NetworkPolicies (admin.go).
 func (m *Model) Ingress(src, dst *Workload) Conns {
-	return allowedBy(dst.ingress, true, func(peers []networkingv1.NetworkPolicyPeer, ns string) bool { return m.rulePeersMatch(peers, ns, src) }, dst)
+	np := func() Conns {
+		return allowedBy(dst.ingress, true, func(peers []networkingv1.NetworkPolicyPeer, ns string) bool { return m.rulePeersMatch(peers, ns, src) }, dst)
+	}
+	if !m.hasAdmin() {
+		return np() // the common case, without building the admin tiers' closures
+	}
+	return m.layered(dst, true, len(dst.ingress) > 0, np, func(p adminPeer) bool { return p.matchesWorkload(m, src) }, dst)
 }
 
 // Egress is what src may send to dst, likewise.
 func (m *Model) Egress(src, dst *Workload) Conns {
-	return allowedBy(src.egress, false, func(peers []networkingv1.NetworkPolicyPeer, ns string) bool { return m.rulePeersMatch(peers, ns, dst) }, dst)
+	np := func() Conns {
+		return allowedBy(src.egress, false, func(peers []networkingv1.NetworkPolicyPeer, ns string) bool { return m.rulePeersMatch(peers, ns, dst) }, dst)
+	}
+	if !m.hasAdmin() {
+		return np()
+	}
+	return m.layered(src, false, len(src.egress) > 0, np, func(p adminPeer) bool { return p.matchesWorkload(m, dst) }, dst)
 }
 
 // rulePeersMatch: an empty peer list matches everything.
@@ -228,6 +241,21 @@ type RuleRef struct {
 type Decision struct {
 	Isolating []string
 	Rules     []RuleRef
+	// Admin are the AdminNetworkPolicy and BaselineAdminNetworkPolicy
+	// rules whose peers match, in the order they are applied, with their
+	// action and the ports each decides (none when earlier rules of its
+	// tier decided them all). Ports an AdminNetworkPolicy passes, or no
+	// admin rule decides, go to the NetworkPolicies; when none isolates
+	// the workload, to the baseline.
+	Admin []AdminRuleRef
+}
+
+// AdminRuleRef is a matching admin policy rule.
+type AdminRuleRef struct {
+	// Policy is "AdminNetworkPolicy NAME (priority N)" or
+	// "BaselineAdminNetworkPolicy default".
+	Policy, Rule, Action string
+	Conns                Conns
 }
 
 // Explain says which policies and rules decide src → dst, for egress
@@ -253,5 +281,8 @@ func (m *Model) Explain(src, dst *Workload) (egress, ingress Decision) {
 		}
 		return d
 	}
-	return explain(src.egress, false, dst, dst), explain(dst.ingress, true, src, dst)
+	egress, ingress = explain(src.egress, false, dst, dst), explain(dst.ingress, true, src, dst)
+	egress.Admin = m.explainAdmin(src, false, func(p adminPeer) bool { return p.matchesWorkload(m, dst) }, dst)
+	ingress.Admin = m.explainAdmin(dst, true, func(p adminPeer) bool { return p.matchesWorkload(m, src) }, dst)
+	return egress, ingress
 }

@@ -63,7 +63,7 @@ func (m *Model) publicAtoms() []ipRange {
 func (m *Model) Exposures(objs []*source.Object) []Exposure {
 	via := exposedVia(m, objs)
 	public := m.publicAtoms()
-	anyNS := &Workload{Namespace: "\x00any-namespace", Name: "any", Kind: "Pod", Labels: labels.Set{}}
+	anyNS := anyNamespacePod()
 	out := make([]Exposure, 0, len(m.Workloads))
 	for _, w := range m.Workloads {
 		e := Exposure{Workload: w, FromAnyNamespace: m.Ingress(anyNS, w), Via: via[w]}
@@ -77,6 +77,19 @@ func (m *Model) Exposures(objs []*source.Object) []Exposure {
 	}
 	slices.SortFunc(out, func(a, b Exposure) int { return cmp.Compare(a.Workload.String(), b.Workload.String()) })
 	return out
+}
+
+// anyNamespacePod stands for a pod in a namespace no policy names, with no
+// labels.
+func anyNamespacePod() *Workload {
+	return &Workload{Namespace: "\x00any-namespace", Name: "any", Kind: "Pod", Labels: labels.Set{}}
+}
+
+// AdmitsAnyPod reports whether w admits every connection from a pod in any
+// namespace: no NetworkPolicy isolates it and no admin network policy
+// restricts it.
+func (m *Model) AdmitsAnyPod(w *Workload) bool {
+	return m.Ingress(anyNamespacePod(), w).IsAll()
 }
 
 // exposedVia maps workloads to the objects that route outside traffic to

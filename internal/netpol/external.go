@@ -43,6 +43,7 @@ func atomsOf(ingress bool, models ...*Model) []ipRange {
 	cuts := []uint64{0, 1 << 32}
 	for _, m := range models {
 		cuts = append(cuts, m.cuts(ingress)...)
+		cuts = append(cuts, m.adminCuts(ingress)...)
 	}
 	slices.Sort(cuts)
 	cuts = slices.Compact(cuts)
@@ -142,12 +143,19 @@ func ipPeersMatch(peers []networkingv1.NetworkPolicyPeer, a ipRange) bool {
 // egressToIP is what w may send to the addresses of atom a (named ports
 // cannot apply to an address).
 func (m *Model) egressToIP(w *Workload, a ipRange) Conns {
-	return allowedBy(w.egress, false, func(peers []networkingv1.NetworkPolicyPeer, _ string) bool { return ipPeersMatch(peers, a) }, &Workload{})
+	np := func() Conns {
+		return allowedBy(w.egress, false, func(peers []networkingv1.NetworkPolicyPeer, _ string) bool { return ipPeersMatch(peers, a) }, &Workload{})
+	}
+	return m.layered(w, false, len(w.egress) > 0, np, func(p adminPeer) bool { return p.matchesIP(a) }, nil)
 }
 
 // ingressFromIP is what w admits from the addresses of atom a.
 func (m *Model) ingressFromIP(w *Workload, a ipRange) Conns {
-	return allowedBy(w.ingress, true, func(peers []networkingv1.NetworkPolicyPeer, _ string) bool { return ipPeersMatch(peers, a) }, w)
+	np := func() Conns {
+		return allowedBy(w.ingress, true, func(peers []networkingv1.NetworkPolicyPeer, _ string) bool { return ipPeersMatch(peers, a) }, w)
+	}
+	// Admin ingress peers are namespaces and pods: they never match an address.
+	return m.layered(w, true, len(w.ingress) > 0, np, func(adminPeer) bool { return false }, w)
 }
 
 // ExternalConnection is an allowed connection between a workload and a

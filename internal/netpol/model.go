@@ -47,6 +47,10 @@ type Model struct {
 	Workloads  []*Workload
 	namespaces map[string]labels.Set
 	policies   []*policy
+	// admin are the AdminNetworkPolicies by priority; baseline the
+	// BaselineAdminNetworkPolicy (admin.go).
+	admin    []*adminPolicy
+	baseline *adminPolicy
 	// selectors are every peer selector, parsed once.
 	selectors map[*metav1.LabelSelector]labels.Selector
 	// byObject maps each object to the workload it contributes to;
@@ -96,6 +100,8 @@ func FromInventory(inv *inventory.Inventory) *Model {
 				continue
 			}
 			m.policies = append(m.policies, p)
+		case (o.Kind() == "AdminNetworkPolicy" || o.Kind() == "BaselineAdminNetworkPolicy") && o.Group() == "policy.networking.k8s.io":
+			m.addAdmin(o)
 		case workloadKinds[o.Kind()]:
 			pod := inv.Pod(o)
 			if pod == nil {
@@ -265,6 +271,13 @@ func (m *Model) checkReplicaLabels() {
 				if (p.np.Namespace == w.Namespace && p.selector.Matches(w.Labels) != p.selector.Matches(v)) || m.peersTellApart(p, w, v) {
 					m.Errors = append(m.Errors, &source.Error{Source: w.Object.Source.String(), Err: fmt.Errorf(
 						"pods of %s have different labels and NetworkPolicy %s/%s selects only some of them", w, p.np.Namespace, p.np.Name)})
+					return
+				}
+			}
+			for _, p := range append(slices.Clone(m.admin), m.baseline) {
+				if p != nil && p.tellsApart(m, w, v) {
+					m.Errors = append(m.Errors, &source.Error{Source: w.Object.Source.String(), Err: fmt.Errorf(
+						"pods of %s have different labels and %s %s selects only some of them", w, p.object.Kind(), p.name)})
 					return
 				}
 			}

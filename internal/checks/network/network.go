@@ -116,7 +116,7 @@ func workloadNotIsolated() *check.Check {
 		Metadata: check.Metadata{
 			ID: "workload-not-isolated", Title: "Workload selected by no NetworkPolicy for ingress", Severity: check.Low, Category: check.Network,
 			Frameworks:  check.Frameworks{CIS: []string{"5.3.2"}, NSA: []string{nsaNetwork}, MITRE: []string{"T1046"}},
-			Description: "No NetworkPolicy in the input selects the workload's pods for ingress, so every pod in the cluster and every address that reaches the pod network can connect to them.",
+			Description: "No NetworkPolicy in the input selects the workload's pods for ingress (and no AdminNetworkPolicy or BaselineAdminNetworkPolicy restricts them), so every pod in the cluster and every address that reaches the pod network can connect to them.",
 			Remediation: "Select the workload with a NetworkPolicy (or a namespace default deny) and allow only the clients it serves.",
 			CrossObject: true,
 		},
@@ -126,9 +126,10 @@ func workloadNotIsolated() *check.Check {
 			if pod == nil || pod.Spec.HostNetwork || pod.IsControlPlane() {
 				return nil
 			}
-			w := modelOf(env).WorkloadOf(o)
-			if w == nil || w.IsolatedForIngress() {
-				return nil
+			m := modelOf(env)
+			w := m.WorkloadOf(o)
+			if w == nil || w.IsolatedForIngress() || !m.AdmitsAnyPod(w) {
+				return nil // isolated by a NetworkPolicy, or restricted by an AdminNetworkPolicy
 			}
 			return []check.Result{{Path: pod.MetaPath + ".labels", Message: fmt.Sprintf("no NetworkPolicy selects %s for ingress: every pod and address can connect to it", w)}}
 		},

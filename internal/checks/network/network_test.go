@@ -124,3 +124,15 @@ func TestPeerMatchesNothing(t *testing.T) {
 		t.Errorf("fired on manifests: %+v", got)
 	}
 }
+
+// TestAdminPoliciesCount: a workload no NetworkPolicy selects but a
+// BaselineAdminNetworkPolicy denies traffic to is not reported as open.
+func TestAdminPoliciesCount(t *testing.T) {
+	banp := "---\napiVersion: policy.networking.k8s.io/v1alpha1\nkind: BaselineAdminNetworkPolicy\nmetadata: {name: default}\nspec:\n  subject: {namespaces: {}}\n  ingress:\n  - {action: Deny, from: [{namespaces: {}}]}\n"
+	if got := run(t, "workload-not-isolated", deployment+banp); len(got) != 0 {
+		t.Errorf("baseline deny: %+v", got)
+	}
+	if got := run(t, "workload-not-isolated", deployment); len(got) != 1 {
+		t.Errorf("no policy at all: %+v", got)
+	}
+}
