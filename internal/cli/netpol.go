@@ -97,7 +97,7 @@ func newNetpolExposureCommand(stdio IO, g *globalFlags) *cobra.Command {
 			for _, e := range m.Errors {
 				fmt.Fprintf(stdio.Err, "error: %v\n", e)
 			}
-			if err := netpol.WriteExposures(stdio.Out, output, m.Exposures(loaded.Objects), !all); err != nil {
+			if err := netpol.WriteExposures(stdio.Out, output, m.Exposures(), !all); err != nil {
 				return err
 			}
 			if n := len(loaded.Errors) + len(m.Errors); n > 0 {

@@ -235,7 +235,7 @@ func newAdminPolicy(o *source.Object) (*adminPolicy, error) {
 
 // selects reports whether the policy's subject includes w.
 func (p *adminPolicy) selects(m *Model, w *Workload) bool {
-	ns := m.namespaces[w.Namespace]
+	ns := m.namespaceLabels(w)
 	if p.subjectNS != nil {
 		return p.subjectNS.Matches(ns)
 	}
@@ -244,7 +244,7 @@ func (p *adminPolicy) selects(m *Model, w *Workload) bool {
 
 // matchesWorkload reports whether the peer selects w.
 func (a adminPeer) matchesWorkload(m *Model, w *Workload) bool {
-	ns := m.namespaces[w.Namespace]
+	ns := m.namespaceLabels(w)
 	switch {
 	case a.namespaces != nil:
 		return a.namespaces.Matches(ns)
@@ -405,7 +405,7 @@ func (m *Model) adminCuts(ingress bool) []uint64 {
 // tellsApart reports whether the policy's subject or one of its pod peers
 // selects only one of two label sets of w's replicas.
 func (p *adminPolicy) tellsApart(m *Model, w *Workload, variant labels.Set) bool {
-	ns := m.namespaces[w.Namespace]
+	ns := m.namespaceLabels(w)
 	if p.subjectPod != nil && p.subjectPodNS.Matches(ns) && p.subjectPod.Matches(w.Labels) != p.subjectPod.Matches(variant) {
 		return true
 	}

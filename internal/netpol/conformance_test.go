@@ -16,11 +16,11 @@ const analyzerCorpus = "../../../shared/corpus/conformance/netpol-analyzer"
 // notPlain marks scenarios beyond plain NetworkPolicy: admin policies,
 // multi-network, OpenShift Routes and Ingress (which add the ingress
 // controller as an endpoint).
-var notPlain = regexp.MustCompile(`anp|banp|udn|nad|route|ingress|virtual_machines`)
+var notPlain = regexp.MustCompile(`anp|banp|udn|nad|virtual_machines`)
 
 // endpoint matches ns/name[Kind] and IPv4 ranges a.b.c.d-e.f.g.h[External]
 // (not the ingress controller of Route and Ingress scenarios).
-var endpoint = regexp.MustCompile(`^([^/\[\]]+/[^/\[\]]+\[[A-Za-z]+\]|[0-9.]+-[0-9.]+\[External\])$`)
+var endpoint = regexp.MustCompile(`^([^/\[\]]+/[^/\[\]]+\[[A-Za-z]+\]|[0-9.]+-[0-9.]+\[External\]|\{ingress-controller\})$`)
 
 // TestAnalyzerConformance compares the allowed workload-to-workload
 // connections of every plain-NetworkPolicy scenario of netpol-analyzer
@@ -62,6 +62,9 @@ func TestAnalyzerConformance(t *testing.T) {
 		}
 		for _, e := range m.ExternalConnections() {
 			got = append(got, e.String())
+		}
+		for _, c := range m.IngressControllerConnections() {
+			got = append(got, IngressController+" => "+c.Dst.String()+" : "+c.Conns.String())
 		}
 		slices.Sort(got)
 		slices.Sort(want)
@@ -284,4 +287,55 @@ func TestAnalyzerAdminFatalErrors(t *testing.T) {
 		}
 	}
 	t.Logf("netpol-analyzer fatal-error inputs (admin policies): %d/%d rejected", rejected, cases)
+}
+
+// TestAnalyzerIngressControllerConformance compares the ingress
+// controller's connections ({ingress-controller} => workload) of every
+// netpol-analyzer scenario with Ingress or Route objects (except the
+// multi-network and virtual-machine ones) with its golden output.
+func TestAnalyzerIngressControllerConformance(t *testing.T) {
+	outputs, err := filepath.Glob(filepath.Join(analyzerCorpus, "test_outputs/connlist/*_connlist_output.txt"))
+	if err != nil || len(outputs) == 0 {
+		t.Skipf("../shared corpus not present: the netpol-analyzer fixtures live beside the project")
+	}
+	exact, compared, conns := 0, 0, 0
+	for _, out := range outputs {
+		name := strings.TrimSuffix(filepath.Base(out), "_connlist_output.txt")
+		dir := filepath.Join(analyzerCorpus, "tests", name)
+		if regexp.MustCompile(`udn|nad|virtual_machines|focus|exposure|explain`).MatchString(name) {
+			continue
+		}
+		if _, err := os.Stat(dir); err != nil {
+			continue
+		}
+		loaded := source.Load(t.Context(), source.Options{MaxFileSize: 32 << 20}, dir)
+		if !slices.ContainsFunc(loaded.Objects, func(o *source.Object) bool { return o.Kind() == "Ingress" || o.Kind() == "Route" }) {
+			continue
+		}
+		data, err := os.ReadFile(out)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var want []string
+		for _, line := range strings.Split(string(data), "\n") {
+			if strings.HasPrefix(line, IngressController+" => ") {
+				want = append(want, strings.TrimSpace(line))
+			}
+		}
+		m := Build(loaded.Objects)
+		var got []string
+		for _, c := range m.IngressControllerConnections() {
+			got = append(got, IngressController+" => "+c.Dst.String()+" : "+c.Conns.String())
+		}
+		slices.Sort(got)
+		slices.Sort(want)
+		compared++
+		if slices.Equal(got, want) {
+			exact++
+			conns += len(want)
+			continue
+		}
+		t.Errorf("%s: missing %q, extra %q", name, setDiff(want, got), setDiff(got, want))
+	}
+	t.Logf("netpol-analyzer Ingress/Route scenarios: %d/%d exact (%d ingress-controller connections)", exact, compared, conns)
 }

@@ -86,7 +86,7 @@ func (m *Model) peerMatches(peer networkingv1.NetworkPolicyPeer, policyNS string
 		return false
 	}
 	if peer.NamespaceSelector != nil {
-		if !m.sel(peer.NamespaceSelector).Matches(m.namespaces[w.Namespace]) {
+		if !m.sel(peer.NamespaceSelector).Matches(m.namespaceLabels(w)) {
 			return false
 		}
 	} else if w.Namespace != policyNS {

@@ -57,11 +57,9 @@ func (m *Model) publicAtoms() []ipRange {
 	return out
 }
 
-// Exposures returns every workload's exposure, sorted by workload. objs
-// are the inputs the model was built from, for the Services, Ingresses
-// and routes.
-func (m *Model) Exposures(objs []*source.Object) []Exposure {
-	via := exposedVia(m, objs)
+// Exposures returns every workload's exposure, sorted by workload.
+func (m *Model) Exposures() []Exposure {
+	via := exposedVia(m, m.routing)
 	public := m.publicAtoms()
 	anyNS := anyNamespacePod()
 	out := make([]Exposure, 0, len(m.Workloads))
@@ -126,6 +124,11 @@ func exposedVia(m *Model, objs []*source.Object) map[*Workload][]string {
 	}
 	for _, o := range objs {
 		names := RoutedServices(o)
+		if o.Kind() == "Route" && o.Group() == "route.openshift.io" {
+			for _, b := range routeBackends(o) {
+				names = append(names, b.service)
+			}
+		}
 		for _, name := range names {
 			key := namespaceOf(o) + "/" + name
 			for _, w := range m.Workloads {

@@ -90,7 +90,7 @@ spec: {rules: [{backendRefs: [{name: api, port: 80}]}]}
 	objs := source.ParseBytes("x.yaml", []byte(manifest)).Objects
 	m := Build(objs)
 	got := map[string]Exposure{}
-	for _, e := range m.Exposures(objs) {
+	for _, e := range m.Exposures() {
 		got[e.Workload.Name] = e
 	}
 	cases := []struct {
@@ -108,7 +108,7 @@ spec: {rules: [{backendRefs: [{name: api, port: 80}]}]}
 		}
 	}
 	var out bytes.Buffer
-	if err := WriteExposures(&out, "table", m.Exposures(objs), true); err != nil {
+	if err := WriteExposures(&out, "table", m.Exposures(), true); err != nil {
 		t.Fatal(err)
 	}
 	if strings.Contains(out.String(), "shop/db") || !strings.Contains(out.String(), "shop/open[Deployment]") {

@@ -4,6 +4,7 @@ import (
 	"cmp"
 	"fmt"
 	"slices"
+	"strings"
 
 	corev1 "k8s.io/api/core/v1"
 	networkingv1 "k8s.io/api/networking/v1"
@@ -28,6 +29,17 @@ type Workload struct {
 	// ingress and egress are the policies that select the workload and
 	// isolate it in that direction.
 	ingress, egress []*policy
+	// nsLabels, when set, are the labels of a namespace the model does
+	// not hold (a stand-in such as the ingress controller's).
+	nsLabels labels.Set
+}
+
+// namespaceLabels are the labels of w's namespace.
+func (m *Model) namespaceLabels(w *Workload) labels.Set {
+	if w.nsLabels != nil {
+		return w.nsLabels
+	}
+	return m.namespaces[w.Namespace]
 }
 
 // String is ns/name[Kind], as netpol-analyzer writes endpoints.
@@ -57,6 +69,9 @@ type Model struct {
 	// byIdentity workloads by ns/name[Kind].
 	byObject   map[*source.Object]*Workload
 	byIdentity map[string]*Workload
+	// routing are the Services, Ingresses, OpenShift Routes and Gateway
+	// API routes: what sends traffic from outside to workloads.
+	routing []*source.Object
 	// Errors are policies that cannot be evaluated (invalid selectors or
 	// CIDRs), reported naming their source; they are left out.
 	Errors []*source.Error
@@ -100,6 +115,11 @@ func FromInventory(inv *inventory.Inventory) *Model {
 				continue
 			}
 			m.policies = append(m.policies, p)
+		case o.Kind() == "Service" && o.Group() == "",
+			o.Kind() == "Ingress" && (o.Group() == "networking.k8s.io" || o.Group() == "extensions"),
+			o.Kind() == "Route" && o.Group() == "route.openshift.io",
+			strings.HasSuffix(o.Kind(), "Route") && o.Group() == "gateway.networking.k8s.io":
+			m.routing = append(m.routing, o)
 		case (o.Kind() == "AdminNetworkPolicy" || o.Kind() == "BaselineAdminNetworkPolicy") && o.Group() == "policy.networking.k8s.io":
 			m.addAdmin(o)
 		case workloadKinds[o.Kind()]:

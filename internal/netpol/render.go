@@ -24,6 +24,9 @@ func (m *Model) Rows() []Row {
 	for _, c := range m.Connections() {
 		rows = append(rows, Row{c.Src.String(), c.Dst.String(), c.Conns.String()})
 	}
+	for _, c := range m.IngressControllerConnections() {
+		rows = append(rows, Row{IngressController, c.Dst.String(), c.Conns.String()})
+	}
 	for _, e := range m.ExternalConnections() {
 		if e.Inbound {
 			rows = append(rows, Row{e.Endpoint(), e.Workload.String(), e.Conns.String()})
