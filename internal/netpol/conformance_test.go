@@ -208,7 +208,7 @@ func TestAnalyzerDiff(t *testing.T) {
 // left out by notAdmin.
 var (
 	adminScenario = regexp.MustCompile(`anp|banp`)
-	notAdmin      = regexp.MustCompile(`udn|nad|route|virtual_machines|ipv6|nodes`)
+	notAdmin      = regexp.MustCompile(`udn|nad|route|virtual_machines`)
 )
 
 // TestAnalyzerAdminConformance compares every AdminNetworkPolicy and
