@@ -213,18 +213,54 @@ type Connection struct {
 
 // Connections lists every allowed pair of distinct workloads.
 func (m *Model) Connections() []Connection {
+	class, n := m.shapeClasses()
+	var cache map[[2]int]Conns
+	if n < len(m.Workloads) {
+		cache = make(map[[2]int]Conns) // workloads of one shape connect alike: compute once per pair of shapes
+	}
 	var out []Connection
-	for _, src := range m.Workloads {
-		for _, dst := range m.Workloads {
+	for i, src := range m.Workloads {
+		for j, dst := range m.Workloads {
 			if src == dst {
 				continue
 			}
-			if c := m.Allowed(src, dst); !c.IsEmpty() {
+			var c Conns
+			if cache == nil {
+				c = m.Allowed(src, dst)
+			} else {
+				key := [2]int{class[i], class[j]}
+				var ok bool
+				if c, ok = cache[key]; !ok {
+					c = m.Allowed(src, dst)
+					cache[key] = c
+				}
+			}
+			if !c.IsEmpty() {
 				out = append(out, Connection{src, dst, c})
 			}
 		}
 	}
 	return out
+}
+
+// shapeClasses groups workloads by what decides their connections — the
+// namespace (its labels and the policies that can select them), the pod
+// labels and the container ports (named ports) — and returns each
+// workload's class and the number of classes. Replicas are already one
+// workload; this merges distinct workloads of one shape.
+func (m *Model) shapeClasses() ([]int, int) {
+	ids := map[string]int{}
+	class := make([]int, len(m.Workloads))
+	for i, w := range m.Workloads {
+		key := w.Namespace + "\x00" + w.Labels.String() + "\x00" + fmt.Sprint(w.Ports)
+		id, ok := ids[key]
+		if !ok {
+			id = len(ids)
+			ids[key] = id
+		}
+		class[i] = id
+	}
+	return class, len(ids)
 }
 
 // RuleRef names one rule of a policy.

@@ -2,6 +2,8 @@ package netpol
 
 import (
 	"bytes"
+	"fmt"
+	"maps"
 	"strings"
 	"testing"
 
@@ -113,5 +115,34 @@ spec: {rules: [{backendRefs: [{name: api, port: 80}]}]}
 	}
 	if strings.Contains(out.String(), "shop/db") || !strings.Contains(out.String(), "shop/open[Deployment]") {
 		t.Errorf("exposed-only table:\n%s", out.String())
+	}
+}
+
+// TestShapeClassesAgreeWithPairs: workloads of one shape are computed
+// once per pair of shapes; the result equals asking every pair.
+func TestShapeClassesAgreeWithPairs(t *testing.T) {
+	var b strings.Builder
+	for i, app := range []string{"web", "web", "web", "db", "db", "cache"} {
+		fmt.Fprintf(&b, "---\napiVersion: apps/v1\nkind: Deployment\nmetadata: {name: d%d, namespace: shop}\nspec:\n  template:\n    metadata: {labels: {app: %s}}\n    spec: {containers: [{name: c, image: x, ports: [{name: http, containerPort: 80}]}]}\n", i, app)
+	}
+	b.WriteString("---\napiVersion: networking.k8s.io/v1\nkind: NetworkPolicy\nmetadata: {name: db, namespace: shop}\nspec:\n  podSelector: {matchLabels: {app: db}}\n  ingress: [{from: [{podSelector: {matchLabels: {app: web}}}], ports: [{port: http}]}]\n")
+	m := Build(source.ParseBytes("x.yaml", []byte(b.String())).Objects)
+	if _, n := m.shapeClasses(); n != 3 {
+		t.Fatalf("%d shapes, want 3", n)
+	}
+	got := map[string]string{}
+	for _, c := range m.Connections() {
+		got[c.Src.Name+">"+c.Dst.Name] = c.Conns.String()
+	}
+	want := map[string]string{}
+	for _, s := range m.Workloads {
+		for _, d := range m.Workloads {
+			if c := m.Allowed(s, d); s != d && !c.IsEmpty() {
+				want[s.Name+">"+d.Name] = c.String()
+			}
+		}
+	}
+	if !maps.Equal(got, want) || got["d0>d3"] != "TCP 80" || got["d5>d3"] != "" {
+		t.Errorf("classes %v\npairs   %v", got, want)
 	}
 }
