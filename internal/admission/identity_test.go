@@ -39,6 +39,7 @@ var contextChecks = map[string]string{
 	"mesh-workload-not-meshed":                  "needs the workload's Namespace (its injection label)",
 	"networkpolicy-internet-ingress-to-private": "needs the workloads the policy selects and the Services, Ingresses and routes in front of them",
 	"networkpolicy-bypassed-by-host-network":    "needs the NetworkPolicies that select the workload",
+	"ingress-exposes-unisolated-workload":       "needs the Services behind the route and the policies that select their pods (not run by the webhook)",
 }
 
 // TestIdentityWithScan proves what CI allows the cluster allows: for every

@@ -104,6 +104,8 @@ func meshAndScopeCases() []networkCase {
 		{"networkpolicy-internet-ingress-to-private", deployment + internet, deployment + internet + ingressTo, 1, "every public address may connect to app/web[Deployment]"},
 		{"networkpolicy-internet-ingress-to-private", deployment + internet, deployment + internet + route, 1, "no LoadBalancer/NodePort Service"},
 		{"networkpolicy-bypassed-by-host-network", host + webOnly, host, 1, "hostNetwork: true"},
+		{"ingress-exposes-unisolated-workload", deployment + ingressTo, deployment + ingressTo + webOnly, 1, "Ingress app/i routes outside traffic to app/web[Deployment]"},
+		{"ingress-exposes-unisolated-workload", deployment + route, deployment + route + denyIn, 1, "HTTPRoute app/r"},
 	}
 }
 

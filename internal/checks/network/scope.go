@@ -3,6 +3,7 @@ package network
 import (
 	"fmt"
 	"net/netip"
+	"slices"
 	"strings"
 
 	corev1 "k8s.io/api/core/v1"
@@ -16,7 +17,7 @@ import (
 )
 
 func scopeChecks() []*check.Check {
-	return []*check.Check{peerMatchesNothing(), internetIngressToPrivate(), hostNetworkBypass()}
+	return []*check.Check{peerMatchesNothing(), internetIngressToPrivate(), hostNetworkBypass(), routeExposesUnisolated()}
 }
 
 func peerMatchesNothing() *check.Check {
@@ -66,14 +67,7 @@ type exposedKey struct{}
 func exposedWorkloads(env *check.Env) map[*netpol.Workload]bool {
 	return env.Memo(exposedKey{}, func() any {
 		m := modelOf(env)
-		services := map[string]*corev1.Service{} // ns/name
-		for _, o := range env.Inventory.Objects() {
-			var svc corev1.Service
-			if o.Kind() == "Service" && o.Group() == "" && runtime.DefaultUnstructuredConverter.FromUnstructured(o.Body, &svc) == nil {
-				svc.Namespace = namespaceOrDefault(o)
-				services[svc.Namespace+"/"+svc.Name] = &svc
-			}
-		}
+		services := servicesByName(env)
 		public := map[string]bool{}
 		for key, svc := range services {
 			if svc.Spec.Type == corev1.ServiceTypeLoadBalancer || svc.Spec.Type == corev1.ServiceTypeNodePort {
@@ -169,4 +163,67 @@ func hostNetworkBypass() *check.Check {
 			return []check.Result{{Path: pod.SpecPath + ".hostNetwork", Message: fmt.Sprintf("NetworkPolicy %s selects %s, but it runs with hostNetwork: true, where policies are not enforced", strings.Join(targeted, ", "), w)}}
 		},
 	}
+}
+
+func routeExposesUnisolated() *check.Check {
+	return &check.Check{
+		Metadata: check.Metadata{
+			ID: "ingress-exposes-unisolated-workload", Title: "Ingress or route in front of unisolated pods", Severity: check.Medium, Category: check.Network,
+			Frameworks:  check.Frameworks{CIS: []string{"5.3.2"}, NSA: []string{nsaNetwork}, MITRE: []string{"T1133"}},
+			Description: "An Ingress, OpenShift Route or Gateway API route sends outside traffic to a Service whose pods no NetworkPolicy isolates for ingress: besides the ingress controller, every pod in the cluster reaches every port they listen on.",
+			Remediation: "Select the backend pods with a NetworkPolicy that admits the ingress controller's namespace on the target ports only.",
+			CrossObject: true,
+		},
+		Kinds: []string{"Ingress", "Route", "HTTPRoute", "GRPCRoute", "TLSRoute", "TCPRoute", "UDPRoute"},
+		Object: func(env *check.Env, o *source.Object) []check.Result {
+			names := netpol.RoutedServices(o)
+			if o.Kind() == "Route" && o.Group() == "route.openshift.io" {
+				spec, _ := o.Body["spec"].(map[string]any)
+				if to, ok := spec["to"].(map[string]any); ok {
+					if name, _ := to["name"].(string); name != "" {
+						names = append(names, name)
+					}
+				}
+			}
+			if len(names) == 0 {
+				return nil
+			}
+			services := servicesByName(env)
+			m := modelOf(env)
+			var open []string
+			for _, name := range names {
+				svc := services[namespaceOrDefault(o)+"/"+name]
+				if svc == nil || len(svc.Spec.Selector) == 0 {
+					continue
+				}
+				sel := labels.SelectorFromSet(svc.Spec.Selector)
+				for _, w := range m.Workloads {
+					if w.Namespace == svc.Namespace && sel.Matches(w.Labels) && !w.IsolatedForIngress() && m.AdmitsAnyPod(w) && !slices.Contains(open, w.String()) {
+						open = append(open, w.String())
+					}
+				}
+			}
+			if len(open) == 0 {
+				return nil
+			}
+			return []check.Result{{Path: "spec", Message: fmt.Sprintf("%s %s/%s routes outside traffic to %s, which no NetworkPolicy isolates for ingress", o.Kind(), namespaceOrDefault(o), o.Name(), strings.Join(open, ", "))}}
+		},
+	}
+}
+
+type servicesKey struct{}
+
+// servicesByName are the input's Services by namespace/name.
+func servicesByName(env *check.Env) map[string]*corev1.Service {
+	return env.Memo(servicesKey{}, func() any {
+		out := map[string]*corev1.Service{}
+		for _, o := range env.Inventory.Objects() {
+			var svc corev1.Service
+			if o.Kind() == "Service" && o.Group() == "" && runtime.DefaultUnstructuredConverter.FromUnstructured(o.Body, &svc) == nil {
+				svc.Namespace = namespaceOrDefault(o)
+				out[svc.Namespace+"/"+svc.Name] = &svc
+			}
+		}
+		return out
+	}).(map[string]*corev1.Service)
 }
