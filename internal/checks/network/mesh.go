@@ -13,7 +13,7 @@ import (
 // it is silent where no mesh is in use.
 
 func meshChecks() []*check.Check {
-	return []*check.Check{istioMTLSNotStrict(), istioDestinationRuleTLSDisabled(), meshWorkloadOptedOut()}
+	return []*check.Check{istioMTLSNotStrict(), istioDestinationRuleTLSDisabled(), meshWorkloadOptedOut(), istioWorkloadPermissive()}
 }
 
 // str walks nested maps of a decoded object.
@@ -158,4 +158,107 @@ func namespaceObject(env *check.Env, ns string) *source.Object {
 		return m
 	}).(map[string]*source.Object)
 	return byName[ns]
+}
+
+type peerAuthKey struct{}
+
+// peerAuth is a PeerAuthentication reduced to what decides a workload's
+// mutual-TLS mode.
+type peerAuth struct {
+	namespace string
+	selector  map[string]string // nil: namespace- or mesh-wide
+	mode      string            // STRICT, PERMISSIVE, DISABLE or "" (UNSET: inherit)
+}
+
+func peerAuths(env *check.Env) []peerAuth {
+	return env.Memo(peerAuthKey{}, func() any {
+		var out []peerAuth
+		for _, o := range env.Inventory.Objects() {
+			if o.Kind() != "PeerAuthentication" || o.Group() != "security.istio.io" {
+				continue
+			}
+			spec, _ := o.Body["spec"].(map[string]any)
+			pa := peerAuth{namespace: namespaceOrDefault(o), mode: strings.ToUpper(str(spec, "mtls", "mode"))}
+			if pa.mode == "UNSET" {
+				pa.mode = ""
+			}
+			if sel, ok := spec["selector"].(map[string]any); ok {
+				pa.selector = source.StringMap(sel["matchLabels"])
+				if pa.selector == nil {
+					pa.selector = map[string]string{}
+				}
+			}
+			out = append(out, pa)
+		}
+		return out
+	}).([]peerAuth)
+}
+
+// istioRootNamespace is where mesh-wide PeerAuthentications live (Istio's
+// default meshConfig.rootNamespace).
+const istioRootNamespace = "istio-system"
+
+// effectiveMTLS is the mode Istio applies to a workload: a
+// PeerAuthentication selecting its labels, else its namespace's, else the
+// mesh-wide one, a level that leaves the mode unset deferring to the next;
+// PERMISSIVE when none decides. where names the deciding level.
+func effectiveMTLS(pas []peerAuth, ns string, podLabels map[string]string) (mode, where string) {
+	levels := []struct {
+		match func(peerAuth) bool
+		name  string
+	}{
+		{func(p peerAuth) bool {
+			if p.namespace != ns || p.selector == nil || len(p.selector) == 0 {
+				return false
+			}
+			for k, v := range p.selector {
+				if podLabels[k] != v {
+					return false
+				}
+			}
+			return true
+		}, "a workload PeerAuthentication in " + ns},
+		{func(p peerAuth) bool { return p.namespace == ns && len(p.selector) == 0 }, "the PeerAuthentication of namespace " + ns},
+		{func(p peerAuth) bool { return p.namespace == istioRootNamespace && len(p.selector) == 0 }, "the mesh-wide PeerAuthentication"},
+	}
+	for _, l := range levels {
+		for _, p := range pas {
+			if l.match(p) && p.mode != "" {
+				return p.mode, l.name
+			}
+		}
+	}
+	return "PERMISSIVE", "Istio's default (no PeerAuthentication sets a mode)"
+}
+
+// istioWorkloadPermissive reports injected workloads whose effective
+// mutual-TLS mode is not STRICT, explicit settings included (those are
+// also reported on the PeerAuthentication itself).
+func istioWorkloadPermissive() *check.Check {
+	return &check.Check{
+		Metadata: check.Metadata{
+			ID: "istio-workload-mtls-permissive", Title: "Meshed workload accepts plain text", Severity: check.Low, Category: check.Network,
+			Frameworks:  check.Frameworks{NSA: []string{"Encrypt traffic between pods"}, MITRE: []string{"T1557"}},
+			Description: "The workload runs with the Istio sidecar (its namespace injects it), but no PeerAuthentication makes its mutual TLS STRICT — at workload, namespace or mesh level (istio-system) — so it also accepts plain-text connections from anything that reaches it, Istio's default. Needs the Namespace and PeerAuthentication objects; silent where Istio injection is not configured.",
+			Remediation: "Apply a mesh-wide PeerAuthentication in istio-system with spec.mtls.mode: STRICT (after confirming every client is meshed).",
+			CrossObject: true,
+		},
+		Pod: func(env *check.Env, pod *inventory.Pod) []check.Result {
+			ns := pod.Object.Namespace()
+			nsObj := namespaceObject(env, ns)
+			if ns == "" || nsObj == nil {
+				return nil
+			}
+			nsLabels := source.StringMap(nsObj.Metadata()["labels"])
+			injected := nsLabels["istio-injection"] == "enabled" || (nsLabels["istio.io/rev"] != "" && nsLabels["istio-injection"] != "disabled")
+			if !injected || pod.Meta.Labels["sidecar.istio.io/inject"] == "false" || pod.Meta.Annotations["sidecar.istio.io/inject"] == "false" {
+				return nil // not meshed: mesh-workload-not-meshed says so when it opted out
+			}
+			mode, where := effectiveMTLS(peerAuths(env), ns, pod.Meta.Labels)
+			if mode == "STRICT" {
+				return nil
+			}
+			return []check.Result{{Path: pod.MetaPath + ".labels", Message: fmt.Sprintf("mutual TLS is %s for this workload, from %s", mode, where)}}
+		},
+	}
 }
