@@ -37,6 +37,7 @@ var contextChecks = map[string]string{
 	"networkpolicy-selects-nothing":             "needs the namespace's workloads (not run by the webhook)",
 	"etcd-shared-ca":                            "compares etcd's CA with the kube-apiserver's in the same input",
 	"mesh-workload-not-meshed":                  "needs the workload's Namespace (its injection label)",
+	"mesh-namespace-not-meshed":                 "needs the other Namespaces and the workloads (not run by the webhook)",
 	"istio-workload-mtls-permissive":            "needs the workload's Namespace and the PeerAuthentications (not run by the webhook)",
 	"networkpolicy-internet-ingress-to-private": "needs the workloads the policy selects and the Services, Ingresses and routes in front of them",
 	"networkpolicy-bypassed-by-host-network":    "needs the NetworkPolicies that select the workload",

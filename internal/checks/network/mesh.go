@@ -2,6 +2,7 @@ package network
 
 import (
 	"fmt"
+	"slices"
 	"strings"
 
 	"github.com/kubeharden/kubeharden/internal/check"
@@ -13,7 +14,7 @@ import (
 // it is silent where no mesh is in use.
 
 func meshChecks() []*check.Check {
-	return []*check.Check{istioMTLSNotStrict(), istioDestinationRuleTLSDisabled(), meshWorkloadOptedOut(), istioWorkloadPermissive()}
+	return []*check.Check{istioMTLSNotStrict(), istioDestinationRuleTLSDisabled(), meshWorkloadOptedOut(), istioWorkloadPermissive(), meshNamespaceNotMeshed()}
 }
 
 // str walks nested maps of a decoded object.
@@ -261,4 +262,88 @@ func istioWorkloadPermissive() *check.Check {
 			return []check.Result{{Path: pod.MetaPath + ".labels", Message: fmt.Sprintf("mutual TLS is %s for this workload, from %s", mode, where)}}
 		},
 	}
+}
+
+// meshNamespaceNotMeshed reports namespaces with workloads and no sidecar
+// injection while the input's other namespaces inject Istio or Linkerd:
+// their traffic stays outside the mesh's encryption and policies.
+func meshNamespaceNotMeshed() *check.Check {
+	return &check.Check{
+		Metadata: check.Metadata{
+			ID: "mesh-namespace-not-meshed", Title: "Namespace left out of the service mesh", Severity: check.Low, Category: check.Network,
+			Frameworks:  check.Frameworks{NSA: []string{"Encrypt traffic between pods"}},
+			Description: "Other namespaces inject the Istio or Linkerd proxy, but this one runs workloads without it: their traffic is plain text and outside the mesh's policies. System namespaces (kube-*, istio-*, linkerd*) and namespaces that opt out explicitly (istio-injection: disabled, linkerd.io/inject: disabled) are not reported. Needs the Namespace objects; silent where no namespace injects a mesh.",
+			Remediation: "Label the namespace istio-injection: enabled (or istio.io/rev), or annotate it linkerd.io/inject: enabled, and restart its workloads; or opt out explicitly if it must stay outside the mesh.",
+			CrossObject: true,
+		},
+		Kinds: []string{"Namespace"},
+		Object: func(env *check.Env, o *source.Object) []check.Result {
+			if o.Group() != "" {
+				return nil
+			}
+			name := o.Name()
+			if strings.HasPrefix(name, "kube-") || strings.HasPrefix(name, "istio-") || strings.HasPrefix(name, "linkerd") {
+				return nil
+			}
+			meshes := meshedNamespaces(env)
+			if len(meshes.istio)+len(meshes.linkerd) == 0 {
+				return nil
+			}
+			lbl := source.StringMap(o.Metadata()["labels"])
+			ann := source.StringMap(o.Metadata()["annotations"])
+			if slices.Contains(meshes.istio, name) || slices.Contains(meshes.linkerd, name) ||
+				lbl["istio-injection"] == "disabled" || ann["linkerd.io/inject"] == "disabled" || !hasWorkloads(env, name) {
+				return nil
+			}
+			var out []check.Result
+			if len(meshes.istio) > 0 {
+				out = append(out, check.Result{Path: "metadata.labels", Message: fmt.Sprintf("namespace %s runs workloads without the Istio sidecar, which %s inject", name, strings.Join(meshes.istio, ", "))})
+			}
+			if len(meshes.linkerd) > 0 {
+				out = append(out, check.Result{Path: "metadata.annotations", Message: fmt.Sprintf("namespace %s runs workloads without the Linkerd proxy, which %s inject", name, strings.Join(meshes.linkerd, ", "))})
+			}
+			return out
+		},
+	}
+}
+
+type meshedKey struct{}
+
+type meshed struct{ istio, linkerd []string }
+
+// meshedNamespaces are the input's namespaces that inject Istio and
+// Linkerd, sorted.
+func meshedNamespaces(env *check.Env) meshed {
+	return env.Memo(meshedKey{}, func() any {
+		var m meshed
+		for _, o := range env.Inventory.Objects() {
+			if o.Kind() != "Namespace" || o.Group() != "" {
+				continue
+			}
+			lbl := source.StringMap(o.Metadata()["labels"])
+			if lbl["istio-injection"] == "enabled" || (lbl["istio.io/rev"] != "" && lbl["istio-injection"] != "disabled") {
+				m.istio = append(m.istio, o.Name())
+			}
+			if source.StringMap(o.Metadata()["annotations"])["linkerd.io/inject"] == "enabled" {
+				m.linkerd = append(m.linkerd, o.Name())
+			}
+		}
+		slices.Sort(m.istio)
+		slices.Sort(m.linkerd)
+		return m
+	}).(meshed)
+}
+
+type workloadNSKey struct{}
+
+// hasWorkloads reports whether namespace ns has a workload in the input.
+func hasWorkloads(env *check.Env, ns string) bool {
+	set := env.Memo(workloadNSKey{}, func() any {
+		out := map[string]bool{}
+		for _, w := range modelOf(env).Workloads {
+			out[w.Namespace] = true
+		}
+		return out
+	}).(map[string]bool)
+	return set[ns]
 }
