@@ -92,6 +92,7 @@ func Build(objs []*source.Object) *Model { return FromInventory(inventory.Build(
 // FromInventory is Build on an inventory already built (the scan's).
 func FromInventory(inv *inventory.Inventory) *Model {
 	m := &Model{namespaces: map[string]labels.Set{}, selectors: map[*metav1.LabelSelector]labels.Selector{}, byObject: map[*source.Object]*Workload{}}
+	seenPolicies := map[string]bool{}
 	for _, o := range inv.Objects() {
 		switch {
 		case o.Kind() == "Namespace" && o.Group() == "":
@@ -107,8 +108,12 @@ func FromInventory(inv *inventory.Inventory) *Model {
 			m.namespaces[o.Name()] = set
 		case o.Kind() == "NetworkPolicy" && o.Group() == networkingv1.GroupName:
 			p, err := newPolicy(o)
-			if err == nil && slices.ContainsFunc(m.policies, func(q *policy) bool { return q.np.Namespace == p.np.Namespace && q.np.Name == p.np.Name }) {
-				err = fmt.Errorf("NetworkPolicy %s/%s is defined twice", p.np.Namespace, p.np.Name)
+			if err == nil {
+				key := p.np.Namespace + "/" + p.np.Name
+				if seenPolicies[key] {
+					err = fmt.Errorf("NetworkPolicy %s is defined twice", key)
+				}
+				seenPolicies[key] = true
 			}
 			if err != nil {
 				m.Errors = append(m.Errors, &source.Error{Source: o.Source.String(), Err: err})
@@ -223,9 +228,13 @@ func (m *Model) index() {
 			}
 		}
 	}
+	byNS := map[string][]*policy{}
+	for _, p := range m.policies {
+		byNS[p.np.Namespace] = append(byNS[p.np.Namespace], p)
+	}
 	for _, w := range m.Workloads {
-		for _, p := range m.policies {
-			if p.np.Namespace != w.Namespace || !p.selector.Matches(w.Labels) {
+		for _, p := range byNS[w.Namespace] {
+			if !p.selector.Matches(w.Labels) {
 				continue
 			}
 			if p.ingress {

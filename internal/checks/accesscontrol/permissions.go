@@ -184,16 +184,21 @@ func namesResource(rule *rbacv1.PolicyRule) bool {
 }
 
 // reportableRole is the role o holds, unless Kubernetes owns it.
-func reportableRole(o *source.Object) *rbac.Role {
+func reportableRole(env *check.Env, o *source.Object) *rbac.Role {
 	if o.Group() != rbacv1.GroupName {
 		return nil
 	}
-	r, err := rbac.RoleFromObject(o)
-	if err != nil || r.Bootstrap() {
-		return nil
-	}
-	return r
+	// Thirteen checks read each role: decode it once per run.
+	return env.Memo(roleKey{o}, func() any {
+		r, err := rbac.RoleFromObject(o)
+		if err != nil || r.Bootstrap() {
+			return (*rbac.Role)(nil)
+		}
+		return r
+	}).(*rbac.Role)
 }
+
+type roleKey struct{ o *source.Object }
 
 // roleCheck is a check of each own rule of every reportable Role and
 // ClusterRole: eval returns the finding for rule i, or nil.
@@ -202,8 +207,8 @@ func roleCheck(m check.Metadata, eval func(r *rbac.Role, i int, rule *rbacv1.Pol
 	return &check.Check{
 		Metadata: m,
 		Kinds:    []string{"Role", "ClusterRole"},
-		Object: func(_ *check.Env, o *source.Object) []check.Result {
-			r := reportableRole(o)
+		Object: func(env *check.Env, o *source.Object) []check.Result {
+			r := reportableRole(env, o)
 			if r == nil {
 				return nil
 			}

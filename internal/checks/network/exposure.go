@@ -94,8 +94,8 @@ func policyAllowsAll() *check.Check {
 			Remediation: "Name the peers (podSelector, namespaceSelector or ipBlock) and the ports the selected pods need.",
 		},
 		Kinds: []string{"NetworkPolicy"},
-		Object: func(_ *check.Env, o *source.Object) []check.Result {
-			np, ok := decodePolicy(o)
+		Object: func(env *check.Env, o *source.Object) []check.Result {
+			np, ok := policyOf(env, o)
 			if !ok {
 				return nil
 			}
@@ -126,7 +126,7 @@ func policySelectsNothing() *check.Check {
 		},
 		Kinds: []string{"NetworkPolicy"},
 		Object: func(env *check.Env, o *source.Object) []check.Result {
-			np, ok := decodePolicy(o)
+			np, ok := policyOf(env, o)
 			if !ok {
 				return nil
 			}
@@ -134,18 +134,15 @@ func policySelectsNothing() *check.Check {
 			if err != nil || sel.Empty() {
 				return nil
 			}
-			ns, any := namespaceOrDefault(o), false
-			for _, w := range modelOf(env).Workloads {
-				if w.Namespace != ns {
-					continue
-				}
-				any = true
+			ns := namespaceOrDefault(o)
+			inNS := workloadsByNamespace(env)[ns]
+			if len(inNS) == 0 {
+				return nil
+			}
+			for _, w := range inNS {
 				if sel.Matches(w.Labels) {
 					return nil
 				}
-			}
-			if !any {
-				return nil
 			}
 			return []check.Result{{Path: "spec.podSelector", Message: fmt.Sprintf("NetworkPolicy %s/%s selects %s, which matches no workload of the namespace", ns, np.Name, sel)}}
 		},

@@ -7,6 +7,7 @@ import (
 
 	"github.com/kubeharden/kubeharden/internal/check"
 	"github.com/kubeharden/kubeharden/internal/inventory"
+	"github.com/kubeharden/kubeharden/internal/netpol"
 	"github.com/kubeharden/kubeharden/internal/source"
 )
 
@@ -336,14 +337,16 @@ func meshedNamespaces(env *check.Env) meshed {
 
 type workloadNSKey struct{}
 
-// hasWorkloads reports whether namespace ns has a workload in the input.
-func hasWorkloads(env *check.Env, ns string) bool {
-	set := env.Memo(workloadNSKey{}, func() any {
-		out := map[string]bool{}
+// workloadsByNamespace groups the model's workloads by namespace.
+func workloadsByNamespace(env *check.Env) map[string][]*netpol.Workload {
+	return env.Memo(workloadNSKey{}, func() any {
+		out := map[string][]*netpol.Workload{}
 		for _, w := range modelOf(env).Workloads {
-			out[w.Namespace] = true
+			out[w.Namespace] = append(out[w.Namespace], w)
 		}
 		return out
-	}).(map[string]bool)
-	return set[ns]
+	}).(map[string][]*netpol.Workload)
 }
+
+// hasWorkloads reports whether namespace ns has a workload in the input.
+func hasWorkloads(env *check.Env, ns string) bool { return len(workloadsByNamespace(env)[ns]) > 0 }

@@ -34,6 +34,17 @@ func modelOf(env *check.Env) *netpol.Model {
 // workloadKinds are the kinds with pods a policy can select.
 var workloadKinds = []string{"Pod", "Deployment", "StatefulSet", "DaemonSet", "ReplicaSet", "ReplicationController", "Job", "CronJob"}
 
+type policyKey struct{ o *source.Object }
+
+// policyOf is decodePolicy once per run: several checks read each policy.
+func policyOf(env *check.Env, o *source.Object) (*networkingv1.NetworkPolicy, bool) {
+	np := env.Memo(policyKey{o}, func() any {
+		np, _ := decodePolicy(o)
+		return np
+	}).(*networkingv1.NetworkPolicy)
+	return np, np != nil
+}
+
 // decodePolicy reads o as a NetworkPolicy; ok is false for anything else.
 func decodePolicy(o *source.Object) (*networkingv1.NetworkPolicy, bool) {
 	if o.Kind() != "NetworkPolicy" || o.Group() != networkingv1.GroupName {
@@ -54,7 +65,7 @@ func policiesIn(env *check.Env, ns string) []*networkingv1.NetworkPolicy {
 	byNS := env.Memo(policiesKey{}, func() any {
 		m := map[string][]*networkingv1.NetworkPolicy{}
 		for _, o := range env.Inventory.Objects() {
-			if np, ok := decodePolicy(o); ok {
+			if np, ok := policyOf(env, o); ok {
 				m[o.Namespace()] = append(m[o.Namespace()], np)
 			}
 		}
@@ -149,8 +160,8 @@ func metadataEgress() *check.Check {
 			Remediation: "Add 169.254.169.254/32 to the ipBlock's except list, or allow only the address ranges the workload needs.",
 		},
 		Kinds: []string{"NetworkPolicy"},
-		Object: func(_ *check.Env, o *source.Object) []check.Result {
-			np, ok := decodePolicy(o)
+		Object: func(env *check.Env, o *source.Object) []check.Result {
+			np, ok := policyOf(env, o)
 			if !ok {
 				return nil
 			}

@@ -106,7 +106,7 @@ func internetIngressToPrivate() *check.Check {
 		},
 		Kinds: []string{"NetworkPolicy"},
 		Object: func(env *check.Env, o *source.Object) []check.Result {
-			np, ok := decodePolicy(o)
+			np, ok := policyOf(env, o)
 			if !ok {
 				return nil
 			}
