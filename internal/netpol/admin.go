@@ -113,8 +113,8 @@ func newAdminPolicy(o *source.Object) (*adminPolicy, error) {
 		ports  *[]anp.AdminNetworkPolicyPort
 		peers  []adminPeer
 	}
-	var in, eg []rule
-	peerErr := func(err error) (*adminPolicy, error) { return nil, fmt.Errorf("%s %s: %w", o.Kind(), o.Name(), err) }
+	// A baseline's rules have an ANP rule's fields: read both as ANP rules.
+	var spec anp.AdminNetworkPolicySpec
 	if baseline {
 		var b anp.BaselineAdminNetworkPolicy
 		if err := runtime.DefaultUnstructuredConverter.FromUnstructured(o.Body, &b); err != nil {
@@ -123,28 +123,16 @@ func newAdminPolicy(o *source.Object) (*adminPolicy, error) {
 		if b.Name != "default" {
 			return nil, fmt.Errorf("BaselineAdminNetworkPolicy %s: the only allowed name is \"default\"", b.Name)
 		}
-		subject = b.Spec.Subject
+		spec.Subject = b.Spec.Subject
 		for _, r := range b.Spec.Ingress {
-			x := rule{action: string(r.Action), ports: r.Ports}
-			for _, peer := range r.From {
-				ap, err := newAdminPeer(peer.Namespaces, peer.Pods, nil, false)
-				if err != nil {
-					return peerErr(err)
-				}
-				x.peers = append(x.peers, ap)
-			}
-			in = append(in, x)
+			spec.Ingress = append(spec.Ingress, anp.AdminNetworkPolicyIngressRule{Action: anp.AdminNetworkPolicyRuleAction(r.Action), From: r.From, Ports: r.Ports})
 		}
 		for _, r := range b.Spec.Egress {
-			x := rule{action: string(r.Action), ports: r.Ports}
+			rule := anp.AdminNetworkPolicyEgressRule{Action: anp.AdminNetworkPolicyRuleAction(r.Action), Ports: r.Ports}
 			for _, peer := range r.To {
-				ap, err := newAdminPeer(peer.Namespaces, peer.Pods, peer.Networks, peer.Nodes != nil)
-				if err != nil {
-					return peerErr(err)
-				}
-				x.peers = append(x.peers, ap)
+				rule.To = append(rule.To, anp.AdminNetworkPolicyEgressPeer{Namespaces: peer.Namespaces, Pods: peer.Pods, Nodes: peer.Nodes, Networks: peer.Networks})
 			}
-			eg = append(eg, x)
+			spec.Egress = append(spec.Egress, rule)
 		}
 	} else {
 		var a anp.AdminNetworkPolicy
@@ -154,30 +142,32 @@ func newAdminPolicy(o *source.Object) (*adminPolicy, error) {
 		if a.Spec.Priority < 0 || a.Spec.Priority > 1000 {
 			return nil, fmt.Errorf("AdminNetworkPolicy %s: priority %d is outside 0-1000", a.Name, a.Spec.Priority)
 		}
-		p.priority = a.Spec.Priority
-		subject = a.Spec.Subject
-		for _, r := range a.Spec.Ingress {
-			x := rule{action: string(r.Action), ports: r.Ports}
-			for _, peer := range r.From {
-				ap, err := newAdminPeer(peer.Namespaces, peer.Pods, nil, false)
-				if err != nil {
-					return peerErr(err)
-				}
-				x.peers = append(x.peers, ap)
+		spec = a.Spec
+	}
+	p.priority, subject = spec.Priority, spec.Subject
+	peerErr := func(err error) (*adminPolicy, error) { return nil, fmt.Errorf("%s %s: %w", o.Kind(), o.Name(), err) }
+	var in, eg []rule
+	for _, r := range spec.Ingress {
+		x := rule{action: string(r.Action), ports: r.Ports}
+		for _, peer := range r.From {
+			ap, err := newAdminPeer(peer.Namespaces, peer.Pods, nil, false)
+			if err != nil {
+				return peerErr(err)
 			}
-			in = append(in, x)
+			x.peers = append(x.peers, ap)
 		}
-		for _, r := range a.Spec.Egress {
-			x := rule{action: string(r.Action), ports: r.Ports}
-			for _, peer := range r.To {
-				ap, err := newAdminPeer(peer.Namespaces, peer.Pods, peer.Networks, peer.Nodes != nil || len(peer.DomainNames) > 0)
-				if err != nil {
-					return peerErr(err)
-				}
-				x.peers = append(x.peers, ap)
+		in = append(in, x)
+	}
+	for _, r := range spec.Egress {
+		x := rule{action: string(r.Action), ports: r.Ports}
+		for _, peer := range r.To {
+			ap, err := newAdminPeer(peer.Namespaces, peer.Pods, peer.Networks, peer.Nodes != nil || len(peer.DomainNames) > 0)
+			if err != nil {
+				return peerErr(err)
 			}
-			eg = append(eg, x)
+			x.peers = append(x.peers, ap)
 		}
+		eg = append(eg, x)
 	}
 	var err error
 	switch {
