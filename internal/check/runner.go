@@ -269,13 +269,26 @@ func (r *Runner) evaluateNode(env *Env, out *Outcome) {
 		return
 	}
 	var found []Finding
+	suppressors := map[ObjectRef]*annotationSuppressor{}
+	// suppressed applies kubeharden.io/ignore when the finding is about an
+	// object of the input (a static pod, a KubeletConfiguration file).
+	suppressed := func(f *Finding) bool {
+		sup, ok := suppressors[f.Object]
+		if !ok {
+			if obj, found := env.Inventory.Get(inventory.Key{Group: f.Object.Group(), Kind: f.Object.Kind, Namespace: f.Object.Namespace, Name: f.Object.Name}); found {
+				sup = newAnnotationSuppressor(obj, env.Inventory.Pod(obj))
+			}
+			suppressors[f.Object] = sup
+		}
+		return sup != nil && !r.strict[f.Check] && sup.suppresses(f.Check, f.Container)
+	}
 	for _, c := range r.nodeChecks {
 		for _, res := range c.Node(env, env.Node) {
 			if res.Object == nil {
 				continue // a node check names its object; a result without one is a bug caught by tests
 			}
 			f := r.newFinding(c, *res.Object, res.Source, res)
-			if r.exempt(&f) {
+			if suppressed(&f) || r.exempt(&f) {
 				out.Suppressed++
 				continue
 			}

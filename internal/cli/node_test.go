@@ -345,3 +345,13 @@ func TestNodeFromCapturedFilesystem(t *testing.T) {
 		}
 	}
 }
+
+// TestNodeFindingsHonourIgnoreAnnotations: kubeharden.io/ignore on a
+// static pod silences node findings about it, like any other finding.
+func TestNodeFindingsHonourIgnoreAnnotations(t *testing.T) {
+	pod := "apiVersion: v1\nkind: Pod\nmetadata:\n  name: kube-apiserver\n  namespace: kube-system\n  annotations: {kubeharden.io/ignore: apiserver-profiling}\nspec:\n  containers:\n  - name: kube-apiserver\n    command: [kube-apiserver, --profiling=true]\n"
+	ids := checkIDs(jsonReport(t, run(t, pod, "scan", "-", "-o", "json", "--fail-on", "none")))
+	if ids["apiserver-profiling"] != 0 || ids["apiserver-anonymous-auth"] == 0 {
+		t.Errorf("ignore annotation not applied to node findings: %v", ids)
+	}
+}
