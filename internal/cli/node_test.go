@@ -355,3 +355,22 @@ func TestNodeFindingsHonourIgnoreAnnotations(t *testing.T) {
 		t.Errorf("ignore annotation not applied to node findings: %v", ids)
 	}
 }
+
+func TestNodeAndEtcdUsageErrors(t *testing.T) {
+	for _, args := range [][]string{
+		{"etcd", "verify-encryption", "--secret", "no-slash"},
+		{"etcd", "verify-encryption", "--limit", "0"},
+		{"etcd", "verify-encryption", "-o", "xml"},
+		{"etcd", "verify-encryption", "--endpoints", "", "--timeout", "1s"},
+		{"node", "-o", "xml"},
+		{"node", "extra-argument"},
+	} {
+		if r := run(t, "", args...); r.code != ExitError || r.stderr == "" {
+			t.Errorf("%v: exit %d, stderr %q", args, r.code, r.stderr)
+		}
+	}
+	// An empty capture: nothing found, said once, exit 0.
+	if r := run(t, "", "node", "--no-processes", "--root", t.TempDir(), "--fail-on", "none", "-o", "json"); r.code != ExitOK || !strings.Contains(r.stderr, "no Kubernetes component found") {
+		t.Errorf("node --no-processes: exit %d: %s", r.code, r.stderr)
+	}
+}
