@@ -263,16 +263,38 @@ func (c *collector) manifests(dir string) {
 				continue
 			}
 			c.file(path, RoleManifest, comp.Kind)
-			if c.node.Component(comp.Kind) != nil {
-				continue
-			}
 			onDisk := rebase(c.node.Root, path)
 			for i := range comp.Args {
 				comp.Args[i].Line = lines.Line(onDisk, obj.Source.Line, comp.Args[i].Path)
 			}
-			c.node.Components = append(c.node.Components, comp)
+			running := c.node.Component(comp.Kind)
+			switch {
+			case running == nil:
+				c.node.Components = append(c.node.Components, comp)
+			case sameFlags(running.Args, comp.Args):
+				// The process runs this manifest: report against the static
+				// Pod, at the lines of its flags, as the benchmark's reader
+				// would fix it.
+				running.Ref, running.Source, running.Args, running.ArgsPath = comp.Ref, comp.Source, comp.Args, comp.ArgsPath
+			default:
+				c.node.Notes = append(c.node.Notes, fmt.Sprintf("%s runs with other flags than %s (edited since it started?): the running process is checked", comp.Kind, path))
+			}
 		}
 	}
+}
+
+// sameFlags reports whether two argument lists set the same flags to the
+// same values (in any order).
+func sameFlags(a, b []Arg) bool {
+	key := func(args []Arg) []string {
+		out := make([]string, 0, len(args))
+		for _, x := range args {
+			out = append(out, x.Name+"="+x.Value)
+		}
+		slices.Sort(out)
+		return out
+	}
+	return slices.Equal(key(a), key(b))
 }
 
 // kubeletFromUnits reads the kubelet's flags from its systemd unit,

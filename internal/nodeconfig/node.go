@@ -49,8 +49,10 @@ type Node struct {
 	Hostname string `json:"hostname,omitempty"`
 	// Root is the directory every path was read under ("/" on a host).
 	Root string `json:"root,omitempty"`
-	// Components found, at most one of each kind (a running process is
-	// preferred to its static pod manifest).
+	// Components found, at most one of each kind on a host (a running
+	// process is preferred to its static pod manifest; when the process
+	// runs the manifest's flags it is reported as that Pod, at the flags'
+	// lines).
 	Components []*Component `json:"components"`
 	// Files are the files the benchmark names that were looked at, by the
 	// path on the node (not rebased on Root).

@@ -305,3 +305,41 @@ func TestUnitFlags(t *testing.T) {
 		}
 	}
 }
+
+// TestProcessRunningItsManifest: a process running exactly its static
+// pod's flags is reported as the Pod at the flags' lines; one that runs
+// other flags (the manifest was edited) is checked as the process, with a
+// note.
+func TestProcessRunningItsManifest(t *testing.T) {
+	manifest := "apiVersion: v1\nkind: Pod\nmetadata: {name: kube-scheduler, namespace: kube-system}\nspec:\n  containers:\n  - name: kube-scheduler\n    command:\n    - kube-scheduler\n    - --profiling=true\n    - --bind-address=0.0.0.0\n"
+	for _, tc := range []struct {
+		name    string
+		cmdline string
+		wantRef string
+		note    bool
+	}{
+		{"same flags", "kube-scheduler\x00--bind-address=0.0.0.0\x00--profiling=true\x00", "Pod", false},
+		{"edited manifest", "kube-scheduler\x00--profiling=false\x00", "Component", true},
+	} {
+		root := t.TempDir()
+		writeTree(t, root, map[string]string{
+			"etc/kubernetes/manifests/kube-scheduler.yaml": manifest,
+			"proc/4242/cmdline":                            tc.cmdline,
+			"proc/4242/status":                             "Name:\tkube-scheduler\nUid:\t0\t0\t0\t0\n",
+		}, nil)
+		n, err := Collect(context.Background(), Options{Root: root})
+		if err != nil {
+			t.Fatal(err)
+		}
+		c := n.Component(Scheduler)
+		if c == nil || c.Ref.Kind != tc.wantRef || c.PID != 4242 || c.UID != 0 {
+			t.Fatalf("%s: %+v", tc.name, c)
+		}
+		if f := c.Flag("profiling"); tc.wantRef == "Pod" && (f.Line != 9 || c.Source.File != "/etc/kubernetes/manifests/kube-scheduler.yaml") {
+			t.Errorf("%s: profiling at %+v in %+v", tc.name, f, c.Source)
+		}
+		if got := len(n.Notes) > 0; got != tc.note {
+			t.Errorf("%s: notes %q", tc.name, n.Notes)
+		}
+	}
+}
