@@ -73,7 +73,7 @@ func (c *Component) AnonymousAuth() Anonymous {
 		}
 	}
 	if f := c.Flag("anonymous-auth"); f.Set {
-		return Anonymous{Enabled: f.Value != "false", Where: "--anonymous-auth=" + f.Value, Known: true}
+		return Anonymous{Enabled: !SameValue(f.Value, "false"), Where: "--anonymous-auth=" + f.Value, Known: true}
 	}
 	return Anonymous{Enabled: true, Where: "--anonymous-auth is not set (default true)", Known: true}
 }

@@ -9,6 +9,7 @@ package nodeconfig
 
 import (
 	"slices"
+	"strconv"
 	"strings"
 )
 
@@ -166,7 +167,7 @@ func (c *Component) FeatureGate(gate string) (enabled, set bool) {
 	for _, kv := range c.Flag("feature-gates").List() {
 		name, value, _ := strings.Cut(kv, "=")
 		if strings.TrimSpace(name) == gate {
-			enabled, set = strings.EqualFold(strings.TrimSpace(value), "true"), true
+			enabled, set = SameValue(value, "true"), true
 		}
 	}
 	return enabled, set
@@ -243,4 +244,17 @@ func (c *Component) AdmissionPlugin(name string) (on bool, why Flag) {
 		return true, Flag{}
 	}
 	return false, enabled
+}
+
+// SameValue compares a setting's value with want as the components' flag
+// parser does: booleans by meaning ("1", "t", "True" are true; "0", "f"
+// false), anything else case-insensitively.
+func SameValue(value, want string) bool {
+	value = strings.TrimSpace(value)
+	v, err1 := strconv.ParseBool(value)
+	w, err2 := strconv.ParseBool(want)
+	if err1 == nil && err2 == nil {
+		return v == w
+	}
+	return strings.EqualFold(value, want)
 }

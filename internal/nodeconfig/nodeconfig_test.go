@@ -343,3 +343,20 @@ func TestProcessRunningItsManifest(t *testing.T) {
 		}
 	}
 }
+
+func TestSameValue(t *testing.T) {
+	for _, tc := range []struct {
+		v, want string
+		same    bool
+	}{
+		{"false", "false", true}, {"0", "false", true}, {"F", "false", true}, {"True", "true", true},
+		{"1", "false", false}, {"AlwaysAllow", "alwaysallow", true}, {"Webhook", "AlwaysAllow", false}, {" 0 ", "0", true},
+	} {
+		if got := SameValue(tc.v, tc.want); got != tc.same {
+			t.Errorf("SameValue(%q, %q) = %v", tc.v, tc.want, got)
+		}
+	}
+	if a := (&Component{Args: ParseArgs([]string{"--anonymous-auth=0"}, processPath)}).AnonymousAuth(); a.Enabled {
+		t.Error("--anonymous-auth=0 disables anonymous access")
+	}
+}

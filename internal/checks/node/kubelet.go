@@ -53,7 +53,7 @@ func settingName(s nodeconfig.KubeletSetting) string {
 }
 
 func is(want string) func(string) bool {
-	return func(v string) bool { return strings.EqualFold(v, want) }
+	return func(v string) bool { return nodeconfig.SameValue(v, want) }
 }
 
 func kubeletChecks() []*check.Check {
@@ -98,7 +98,7 @@ func kubeletChecks() []*check.Check {
 			"Without tlsCertFile and tlsPrivateKeyFile, and without serverTLSBootstrap, the kubelet generates a self-signed serving certificate the API server cannot verify.",
 			"Set serverTLSBootstrap: true (and approve kubelet-serving CSRs), or tlsCertFile and tlsPrivateKeyFile.",
 			func(_ *nodeconfig.Node, c *nodeconfig.Component) []nc.Violation {
-				if b := c.Kubelet(nodeconfig.KubeletServerTLSBootstrap); strings.EqualFold(b.Value, "true") {
+				if b := c.Kubelet(nodeconfig.KubeletServerTLSBootstrap); nodeconfig.SameValue(b.Value, "true") {
 					return nil
 				}
 				cert, key := c.Kubelet(nodeconfig.KubeletTLSCertFile), c.Kubelet(nodeconfig.KubeletTLSKeyFile)

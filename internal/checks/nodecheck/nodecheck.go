@@ -108,7 +108,7 @@ func effective(c *nodeconfig.Component, name, def string) (nodeconfig.Flag, stri
 func Equals(name, want, def string) Eval {
 	return func(_ *nodeconfig.Node, c *nodeconfig.Component) []Violation {
 		f, v, desc := effective(c, name, def)
-		if strings.EqualFold(v, want) {
+		if nodeconfig.SameValue(v, want) {
 			return nil
 		}
 		return []Violation{at(f, "%s; set --%s=%s", desc, name, want)}
@@ -119,7 +119,7 @@ func Equals(name, want, def string) Eval {
 func NotEquals(name, bad, def string) Eval {
 	return func(_ *nodeconfig.Node, c *nodeconfig.Component) []Violation {
 		f, v, desc := effective(c, name, def)
-		if !strings.EqualFold(v, bad) {
+		if !nodeconfig.SameValue(v, bad) {
 			return nil
 		}
 		return []Violation{at(f, "%s", desc)}
