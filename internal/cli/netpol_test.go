@@ -134,7 +134,7 @@ func TestNetpolExposure(t *testing.T) {
 			}
 		case "shop/api[Deployment]":
 			found++
-			if row.FromInternet != "TCP 9090" || row.FromAnyNamespace != "No Connections" {
+			if row.FromInternet != "TCP 9090" || row.FromAnyNamespace != "No Connections" || !slices.ContainsFunc(row.Via, func(v string) bool { return strings.HasPrefix(v, "hostPort TCP ") }) {
 				t.Errorf("api: %+v", row)
 			}
 		}

@@ -27,8 +27,10 @@ type Exposure struct {
 	FromAnyNamespace Conns
 	// FromInternet is what every public IPv4 address may open.
 	FromInternet Conns
-	// Via are the Services of type LoadBalancer or NodePort, Ingresses and
-	// Gateway API routes that send outside traffic to the workload.
+	// Via are the Services of type LoadBalancer or NodePort, Ingresses,
+	// OpenShift Routes and Gateway API routes that send outside traffic to
+	// the workload, and its host ports (host-network pods expose every
+	// container port that way).
 	Via []string
 }
 
@@ -135,6 +137,13 @@ func exposedVia(m *Model, objs []*source.Object) map[*Workload][]string {
 				if selects(key, w) {
 					out[w] = append(out[w], fmt.Sprintf("%s %s/%s → Service %s", o.Kind(), namespaceOf(o), o.Name(), name))
 				}
+			}
+		}
+	}
+	for _, w := range m.Workloads {
+		for _, p := range w.Ports {
+			if p.HostPort > 0 {
+				out[w] = append(out[w], fmt.Sprintf("hostPort %s %d on its nodes' addresses", cmp.Or(p.Protocol, corev1.ProtocolTCP), p.HostPort))
 			}
 		}
 	}
