@@ -146,3 +146,16 @@ func TestNetpolExposure(t *testing.T) {
 		t.Errorf("-o dot: exit %d", r.code)
 	}
 }
+
+// TestNetpolExposureAll: a workload nothing can reach is listed only with
+// --all.
+func TestNetpolExposureAll(t *testing.T) {
+	in := "apiVersion: apps/v1\nkind: Deployment\nmetadata: {name: db, namespace: shop}\nspec: {template: {metadata: {labels: {app: db}}, spec: {containers: [{name: c, image: x}]}}}\n" +
+		"---\napiVersion: networking.k8s.io/v1\nkind: NetworkPolicy\nmetadata: {name: deny, namespace: shop}\nspec: {podSelector: {}}\n"
+	if r := run(t, in, "netpol", "exposure", "-f", "-"); r.code != ExitOK || strings.Contains(r.stdout, "shop/db") {
+		t.Errorf("without --all: exit %d\n%s%s", r.code, r.stdout, r.stderr)
+	}
+	if r := run(t, in, "netpol", "exposure", "-f", "-", "--all"); r.code != ExitOK || !strings.Contains(r.stdout, "shop/db[Deployment]  No Connections") {
+		t.Errorf("with --all: exit %d\n%s%s", r.code, r.stdout, r.stderr)
+	}
+}

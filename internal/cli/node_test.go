@@ -235,6 +235,9 @@ func TestVerifyEncryptionAgainstEtcd(t *testing.T) {
 			if !strings.Contains(all.stdout, `"name": "db"`) {
 				t.Errorf("listing did not find default/db:\n%s%s", all.stdout, all.stderr)
 			}
+			if wrong := run(t, "", append(slices.Clone(base), "--prefix", "/elsewhere", "--limit", "1")...); wrong.code != ExitError || !strings.Contains(wrong.stderr, "no Secrets under /elsewhere/secrets/") {
+				t.Errorf("--prefix /elsewhere: exit %d, stderr %q", wrong.code, wrong.stderr)
+			}
 			for _, out := range []string{r.stdout, r.stderr, all.stdout, all.stderr} {
 				if strings.Contains(out, value) || strings.Contains(out, base64.StdEncoding.EncodeToString([]byte(value))) {
 					t.Fatalf("the secret value leaked into the output:\n%s", out)

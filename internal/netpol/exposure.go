@@ -12,8 +12,6 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/labels"
 	"k8s.io/apimachinery/pkg/runtime"
-
-	"github.com/kubeharden/kubeharden/internal/source"
 )
 
 // Exposure is how far a workload can be reached: what its ingress policies
@@ -61,7 +59,14 @@ func (m *Model) publicAtoms() []ipRange {
 
 // Exposures returns every workload's exposure, sorted by workload.
 func (m *Model) Exposures() []Exposure {
-	via := exposedVia(m, m.routing)
+	via := m.Routes()
+	for _, w := range m.Workloads {
+		for _, p := range w.Ports {
+			if p.HostPort > 0 {
+				via[w] = append(via[w], fmt.Sprintf("hostPort %s %d on its nodes' addresses", cmp.Or(p.Protocol, corev1.ProtocolTCP), p.HostPort))
+			}
+		}
+	}
 	public := m.publicAtoms()
 	anyNS := anyNamespacePod()
 	out := make([]Exposure, 0, len(m.Workloads))
@@ -92,59 +97,39 @@ func (m *Model) AdmitsAnyPod(w *Workload) bool {
 	return m.Ingress(anyNamespacePod(), w).IsAll()
 }
 
-// exposedVia maps workloads to the objects that route outside traffic to
-// them: LoadBalancer and NodePort Services that select them, and Ingresses
-// and Gateway API routes whose backends are Services that select them.
-func exposedVia(m *Model, objs []*source.Object) map[*Workload][]string {
-	type svc struct {
-		spec corev1.ServiceSpec
-		ref  string
-	}
-	services := map[string]svc{}
-	for _, o := range objs {
+// Routes maps workloads to what sends outside traffic to them:
+// LoadBalancer and NodePort Services that select them, and Ingresses,
+// OpenShift Routes and Gateway API routes whose backend Services select
+// them.
+func (m *Model) Routes() map[*Workload][]string {
+	services := map[string]*corev1.Service{}
+	for _, o := range m.routing {
 		var s corev1.Service
-		if o.Kind() != "Service" || o.Group() != "" || runtime.DefaultUnstructuredConverter.FromUnstructured(o.Body, &s) != nil {
-			continue
+		if o.Kind() == "Service" && o.Group() == "" && runtime.DefaultUnstructuredConverter.FromUnstructured(o.Body, &s) == nil {
+			s.Namespace = namespaceOf(o)
+			services[s.Namespace+"/"+o.Name()] = &s
 		}
-		services[namespaceOf(o)+"/"+o.Name()] = svc{s.Spec, "Service " + namespaceOf(o) + "/" + o.Name()}
-	}
-	selects := func(key string, w *Workload) bool {
-		s, ok := services[key]
-		ns, _, _ := strings.Cut(key, "/")
-		return ok && len(s.spec.Selector) > 0 && ns == w.Namespace && labels.SelectorFromSet(s.spec.Selector).Matches(w.Labels)
 	}
 	out := map[*Workload][]string{}
-	for key, s := range services {
-		if s.spec.Type != corev1.ServiceTypeLoadBalancer && s.spec.Type != corev1.ServiceTypeNodePort {
-			continue
+	via := func(svc *corev1.Service, label string) {
+		if svc == nil || len(svc.Spec.Selector) == 0 {
+			return
 		}
+		sel := labels.SelectorFromSet(svc.Spec.Selector)
 		for _, w := range m.Workloads {
-			if selects(key, w) {
-				out[w] = append(out[w], fmt.Sprintf("%s (%s)", s.ref, s.spec.Type))
+			if w.Namespace == svc.Namespace && sel.Matches(w.Labels) {
+				out[w] = append(out[w], label)
 			}
 		}
 	}
-	for _, o := range objs {
-		names := RoutedServices(o)
-		if o.Kind() == "Route" && o.Group() == "route.openshift.io" {
-			for _, b := range routeBackends(o) {
-				names = append(names, b.service)
-			}
-		}
-		for _, name := range names {
-			key := namespaceOf(o) + "/" + name
-			for _, w := range m.Workloads {
-				if selects(key, w) {
-					out[w] = append(out[w], fmt.Sprintf("%s %s/%s → Service %s", o.Kind(), namespaceOf(o), o.Name(), name))
-				}
-			}
+	for key, svc := range services {
+		if svc.Spec.Type == corev1.ServiceTypeLoadBalancer || svc.Spec.Type == corev1.ServiceTypeNodePort {
+			via(svc, fmt.Sprintf("Service %s (%s)", key, svc.Spec.Type))
 		}
 	}
-	for _, w := range m.Workloads {
-		for _, p := range w.Ports {
-			if p.HostPort > 0 {
-				out[w] = append(out[w], fmt.Sprintf("hostPort %s %d on its nodes' addresses", cmp.Or(p.Protocol, corev1.ProtocolTCP), p.HostPort))
-			}
+	for _, o := range m.routing {
+		for _, name := range RoutedServices(o) {
+			via(services[namespaceOf(o)+"/"+name], fmt.Sprintf("%s %s/%s → Service %s", o.Kind(), namespaceOf(o), o.Name(), name))
 		}
 	}
 	for w := range out {
@@ -152,54 +137,6 @@ func exposedVia(m *Model, objs []*source.Object) map[*Workload][]string {
 		out[w] = slices.Compact(out[w])
 	}
 	return out
-}
-
-// RoutedServices are the Services (in o's namespace) an Ingress
-// (networking.k8s.io/v1 service backends, or the older serviceName) or a
-// Gateway API route (backendRefs of kind Service) sends traffic to.
-func RoutedServices(o *source.Object) []string {
-	isIngress := o.Kind() == "Ingress" && (o.Group() == "networking.k8s.io" || o.Group() == "extensions")
-	isRoute := strings.HasSuffix(o.Kind(), "Route") && o.Group() == "gateway.networking.k8s.io"
-	if !isIngress && !isRoute {
-		return nil
-	}
-	var out []string
-	var walk func(v any)
-	walk = func(v any) {
-		switch t := v.(type) {
-		case map[string]any:
-			if s, ok := t["service"].(map[string]any); ok && isIngress {
-				if name, _ := s["name"].(string); name != "" {
-					out = append(out, name)
-				}
-			}
-			if name, _ := t["serviceName"].(string); name != "" && isIngress {
-				out = append(out, name)
-			}
-			for k, e := range t {
-				if k == "backendRefs" && isRoute {
-					refs, _ := e.([]any)
-					for _, r := range refs {
-						rm, _ := r.(map[string]any)
-						if kind, _ := rm["kind"].(string); kind == "" || kind == "Service" {
-							if name, _ := rm["name"].(string); name != "" {
-								out = append(out, name)
-							}
-						}
-					}
-					continue
-				}
-				walk(e)
-			}
-		case []any:
-			for _, e := range t {
-				walk(e)
-			}
-		}
-	}
-	walk(o.Body["spec"])
-	slices.Sort(out)
-	return slices.Compact(out)
 }
 
 // ExposureFormats are the outputs of WriteExposures.

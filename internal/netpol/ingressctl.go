@@ -3,6 +3,7 @@ package netpol
 import (
 	"cmp"
 	"slices"
+	"strings"
 
 	corev1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/labels"
@@ -57,10 +58,10 @@ func (m *Model) IngressControllerConnections() []IngressConnection {
 			if runtime.DefaultUnstructuredConverter.FromUnstructured(o.Body, &s) == nil {
 				services[namespaceOf(o)+"/"+o.Name()] = &s
 			}
-		case o.Kind() == "Ingress" && (o.Group() == "networking.k8s.io" || o.Group() == "extensions"):
-			backends = append(backends, ingressBackends(o)...)
-		case o.Kind() == "Route" && o.Group() == "route.openshift.io":
-			backends = append(backends, routeBackends(o)...)
+		case o.Kind() == "Ingress" && (o.Group() == "networking.k8s.io" || o.Group() == "extensions"),
+			o.Kind() == "Route" && o.Group() == "route.openshift.io":
+			b, _ := backendsOf(o)
+			backends = append(backends, b...)
 		}
 	}
 	controllers := ingressControllerPods()
@@ -123,33 +124,36 @@ func backendPorts(svc *corev1.Service, b backend, w *Workload) Conns {
 	return out
 }
 
+// ingressBackends reads an Ingress's backends: networking.k8s.io/v1
+// service backends (port by number or name) and the older
+// serviceName/servicePort, in defaultBackend (or backend) and in the
+// rules' paths.
 func ingressBackends(o *source.Object) []backend {
 	ns := namespaceOf(o)
 	var out []backend
 	add := func(b map[string]any) {
-		svc, _ := b["service"].(map[string]any)
-		name, _ := svc["name"].(string)
+		name, port := "", any(nil)
+		if svc, ok := b["service"].(map[string]any); ok {
+			name, _ = svc["name"].(string)
+			if p, ok := svc["port"].(map[string]any); ok {
+				if port = p["number"]; port == nil {
+					port = p["name"]
+				}
+			}
+		} else {
+			name, _ = b["serviceName"].(string)
+			port = b["servicePort"]
+		}
 		if name == "" {
 			return
 		}
-		be := backend{namespace: ns, service: name}
-		if p, ok := svc["port"].(map[string]any); ok {
-			if n, ok := p["number"].(float64); ok {
-				v := intstr.FromInt32(int32(n))
-				be.port = &v
-			} else if n, ok := p["number"].(int64); ok {
-				v := intstr.FromInt32(int32(n))
-				be.port = &v
-			} else if s, ok := p["name"].(string); ok {
-				v := intstr.FromString(s)
-				be.port = &v
-			}
-		}
-		out = append(out, be)
+		out = append(out, backend{namespace: ns, service: name, port: intOrString(port)})
 	}
 	spec, _ := o.Body["spec"].(map[string]any)
-	if d, ok := spec["defaultBackend"].(map[string]any); ok {
-		add(d)
+	for _, key := range []string{"defaultBackend", "backend"} {
+		if d, ok := spec[key].(map[string]any); ok {
+			add(d)
+		}
 	}
 	rules, _ := spec["rules"].([]any)
 	for _, r := range rules {
@@ -166,22 +170,30 @@ func ingressBackends(o *source.Object) []backend {
 	return out
 }
 
+// intOrString reads a decoded port: a number or a name; nil otherwise.
+func intOrString(v any) *intstr.IntOrString {
+	var out intstr.IntOrString
+	switch t := v.(type) {
+	case string:
+		out = intstr.FromString(t)
+	case float64:
+		out = intstr.FromInt32(int32(t))
+	case int64:
+		out = intstr.FromInt32(int32(t))
+	case int:
+		out = intstr.FromInt32(int32(t))
+	default:
+		return nil
+	}
+	return &out
+}
+
 func routeBackends(o *source.Object) []backend {
 	ns := namespaceOf(o)
 	spec, _ := o.Body["spec"].(map[string]any)
 	var target *intstr.IntOrString
 	if port, ok := spec["port"].(map[string]any); ok {
-		switch t := port["targetPort"].(type) {
-		case string:
-			v := intstr.FromString(t)
-			target = &v
-		case float64:
-			v := intstr.FromInt32(int32(t))
-			target = &v
-		case int64:
-			v := intstr.FromInt32(int32(t))
-			target = &v
-		}
+		target = intOrString(port["targetPort"])
 	}
 	var out []backend
 	add := func(v any) {
@@ -199,4 +211,53 @@ func routeBackends(o *source.Object) []backend {
 		add(a)
 	}
 	return out
+}
+
+// gatewayRouteBackends reads a Gateway API route's backendRefs of kind
+// Service, in its rules.
+func gatewayRouteBackends(o *source.Object) []backend {
+	ns := namespaceOf(o)
+	spec, _ := o.Body["spec"].(map[string]any)
+	rules, _ := spec["rules"].([]any)
+	var out []backend
+	for _, r := range rules {
+		rm, _ := r.(map[string]any)
+		refs, _ := rm["backendRefs"].([]any)
+		for _, ref := range refs {
+			m, _ := ref.(map[string]any)
+			if kind, _ := m["kind"].(string); kind != "" && kind != "Service" {
+				continue
+			}
+			if name, _ := m["name"].(string); name != "" {
+				out = append(out, backend{namespace: ns, service: name, port: intOrString(m["port"])})
+			}
+		}
+	}
+	return out
+}
+
+// backendsOf returns the Service backends of an Ingress, an OpenShift
+// Route or a Gateway API route, and whether o is one of those.
+func backendsOf(o *source.Object) ([]backend, bool) {
+	switch {
+	case o.Kind() == "Ingress" && (o.Group() == "networking.k8s.io" || o.Group() == "extensions"):
+		return ingressBackends(o), true
+	case o.Kind() == "Route" && o.Group() == "route.openshift.io":
+		return routeBackends(o), true
+	case strings.HasSuffix(o.Kind(), "Route") && o.Group() == "gateway.networking.k8s.io":
+		return gatewayRouteBackends(o), true
+	}
+	return nil, false
+}
+
+// RoutedServices are the Services (in o's namespace) an Ingress, an
+// OpenShift Route or a Gateway API route sends traffic to, sorted.
+func RoutedServices(o *source.Object) []string {
+	backends, _ := backendsOf(o)
+	var out []string
+	for _, b := range backends {
+		out = append(out, b.service)
+	}
+	slices.Sort(out)
+	return slices.Compact(out)
 }

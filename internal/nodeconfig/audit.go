@@ -117,6 +117,3 @@ func (p *AuditPolicy) Evaluate(r AuditRequest) Decision {
 func (p *AuditPolicy) OmitsRequestReceived() bool {
 	return slices.Contains(p.policy.OmitStages, auditinternal.StageRequestReceived)
 }
-
-// Rules is the number of rules.
-func (p *AuditPolicy) Rules() int { return len(p.policy.Rules) }

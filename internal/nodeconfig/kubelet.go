@@ -4,7 +4,6 @@ import (
 	"fmt"
 	"strconv"
 	"strings"
-	"time"
 )
 
 // ConfigFile is a component's --config file (a KubeletConfiguration or
@@ -36,7 +35,6 @@ type KubeletSetting struct {
 // cmd/kubelet/app/options (applyLegacyDefaults).
 var (
 	KubeletAnonymousAuth      = KubeletSetting{Flag: "anonymous-auth", Field: "authentication.anonymous.enabled", Default: "false", LegacyDefault: "true"}
-	KubeletWebhookAuthn       = KubeletSetting{Flag: "authentication-token-webhook", Field: "authentication.webhook.enabled", Default: "true", LegacyDefault: "false"}
 	KubeletAuthorizationMode  = KubeletSetting{Flag: "authorization-mode", Field: "authorization.mode", Default: "Webhook", LegacyDefault: "AlwaysAllow"}
 	KubeletClientCAFile       = KubeletSetting{Flag: "client-ca-file", Field: "authentication.x509.clientCAFile"}
 	KubeletReadOnlyPort       = KubeletSetting{Flag: "read-only-port", Field: "readOnlyPort", Default: "0", LegacyDefault: "10255"}
@@ -53,7 +51,6 @@ var (
 	KubeletSeccompDefault     = KubeletSetting{Flag: "seccomp-default", Field: "seccompDefault", Default: "false", LegacyDefault: "false"}
 	KubeletProtectKernel      = KubeletSetting{Flag: "protect-kernel-defaults", Field: "protectKernelDefaults", Default: "false", LegacyDefault: "false"}
 	KubeletKubeconfig         = KubeletSetting{Flag: "kubeconfig"}
-	KubeletConfigPath         = KubeletSetting{Flag: "config"}
 	KubeletStaticPodPath      = KubeletSetting{Flag: "pod-manifest-path", Field: "staticPodPath"}
 )
 
@@ -165,13 +162,4 @@ func lookup(doc map[string]any, field string) (string, bool) {
 	default:
 		return fmt.Sprint(v), true
 	}
-}
-
-// ParseDuration reads a Go duration ("4h0m0s", "5m"); a bare number is
-// seconds only when 0.
-func ParseDuration(s string) (time.Duration, error) {
-	if s == "0" {
-		return 0, nil
-	}
-	return time.ParseDuration(s)
 }

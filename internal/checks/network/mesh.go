@@ -148,9 +148,9 @@ func meshWorkloadOptedOut() *check.Check {
 
 type namespacesKey struct{}
 
-// namespaceObject returns the Namespace object named ns, or nil.
-func namespaceObject(env *check.Env, ns string) *source.Object {
-	byName := env.Memo(namespacesKey{}, func() any {
+// namespaceObjects are the input's Namespace objects by name.
+func namespaceObjects(env *check.Env) map[string]*source.Object {
+	return env.Memo(namespacesKey{}, func() any {
 		m := map[string]*source.Object{}
 		for _, o := range env.Inventory.Objects() {
 			if o.Kind() == "Namespace" && o.Group() == "" {
@@ -159,8 +159,10 @@ func namespaceObject(env *check.Env, ns string) *source.Object {
 		}
 		return m
 	}).(map[string]*source.Object)
-	return byName[ns]
 }
+
+// namespaceObject returns the Namespace object named ns, or nil.
+func namespaceObject(env *check.Env, ns string) *source.Object { return namespaceObjects(env)[ns] }
 
 type peerAuthKey struct{}
 
@@ -317,10 +319,7 @@ type meshed struct{ istio, linkerd []string }
 func meshedNamespaces(env *check.Env) meshed {
 	return env.Memo(meshedKey{}, func() any {
 		var m meshed
-		for _, o := range env.Inventory.Objects() {
-			if o.Kind() != "Namespace" || o.Group() != "" {
-				continue
-			}
+		for _, o := range namespaceObjects(env) {
 			lbl := source.StringMap(o.Metadata()["labels"])
 			if lbl["istio-injection"] == "enabled" || (lbl["istio.io/rev"] != "" && lbl["istio-injection"] != "disabled") {
 				m.istio = append(m.istio, o.Name())

@@ -94,6 +94,9 @@ func meshAndScopeCases() []networkCase {
 	route := "---\napiVersion: gateway.networking.k8s.io/v1\nkind: HTTPRoute\nmetadata: {name: r, namespace: app}\nspec: {rules: [{backendRefs: [{name: web, port: 80}]}]}\n" +
 		"---\napiVersion: v1\nkind: Service\nmetadata: {name: web, namespace: app}\nspec: {selector: {app: web}, ports: [{port: 80}]}\n"
 	host := strings.Replace(deployment, "spec: {containers", "spec: {hostNetwork: true, containers", 1)
+	service := "---\napiVersion: v1\nkind: Service\nmetadata: {name: web, namespace: app}\nspec: {selector: {app: web}, ports: [{port: 80}]}\n"
+	osRoute := "---\napiVersion: route.openshift.io/v1\nkind: Route\nmetadata: {name: r, namespace: app}\nspec: {to: {kind: Service, name: web}}\n" + service
+	legacyIngress := "---\napiVersion: extensions/v1beta1\nkind: Ingress\nmetadata: {name: old, namespace: app}\nspec: {backend: {serviceName: web, servicePort: 80}}\n" + service
 	return []networkCase{
 		{"istio-mtls-not-strict", pa("{mtls: {mode: PERMISSIVE}}"), pa("{mtls: {mode: STRICT}}"), 1, "plain-text connections are accepted"},
 		{"istio-mtls-not-strict", pa("{mtls: {mode: STRICT}, portLevelMtls: {'8080': {mode: DISABLE}}}"), pa("{mtls: {mode: STRICT}, portLevelMtls: {'8080': {mode: STRICT}}}"), 1, "on port 8080"},
@@ -115,6 +118,8 @@ func meshAndScopeCases() []networkCase {
 		{"networkpolicy-bypassed-by-host-network", host + webOnly, host, 1, "hostNetwork: true"},
 		{"ingress-exposes-unisolated-workload", deployment + ingressTo, deployment + ingressTo + webOnly, 1, "Ingress app/i routes outside traffic to app/web[Deployment]"},
 		{"ingress-exposes-unisolated-workload", deployment + route, deployment + route + denyIn, 1, "HTTPRoute app/r"},
+		{"ingress-exposes-unisolated-workload", deployment + osRoute, deployment + osRoute + denyIn, 1, "Route app/r routes outside traffic"},
+		{"ingress-exposes-unisolated-workload", deployment + legacyIngress, deployment + legacyIngress + denyIn, 1, "Ingress app/old"},
 	}
 }
 

@@ -62,38 +62,10 @@ func coversInternet(cidr string, except []string) bool {
 type exposedKey struct{}
 
 // exposedWorkloads are the workloads some LoadBalancer or NodePort Service,
-// Ingress backend or Gateway API route backend selects: meant to be
+// Ingress, OpenShift Route or Gateway API route exposes: meant to be
 // reached from outside.
-func exposedWorkloads(env *check.Env) map[*netpol.Workload]bool {
-	return env.Memo(exposedKey{}, func() any {
-		m := modelOf(env)
-		services := servicesByName(env)
-		public := map[string]bool{}
-		for key, svc := range services {
-			if svc.Spec.Type == corev1.ServiceTypeLoadBalancer || svc.Spec.Type == corev1.ServiceTypeNodePort {
-				public[key] = true
-			}
-		}
-		for _, o := range env.Inventory.Objects() {
-			for _, name := range netpol.RoutedServices(o) {
-				public[namespaceOrDefault(o)+"/"+name] = true
-			}
-		}
-		out := map[*netpol.Workload]bool{}
-		for key := range public {
-			svc := services[key]
-			if svc == nil || len(svc.Spec.Selector) == 0 {
-				continue
-			}
-			sel := labels.SelectorFromSet(svc.Spec.Selector)
-			for _, w := range m.Workloads {
-				if w.Namespace == svc.Namespace && sel.Matches(w.Labels) {
-					out[w] = true
-				}
-			}
-		}
-		return out
-	}).(map[*netpol.Workload]bool)
+func exposedWorkloads(env *check.Env) map[*netpol.Workload][]string {
+	return env.Memo(exposedKey{}, func() any { return modelOf(env).Routes() }).(map[*netpol.Workload][]string)
 }
 
 func internetIngressToPrivate() *check.Check {
@@ -124,7 +96,7 @@ func internetIngressToPrivate() *check.Check {
 			exposed := exposedWorkloads(env)
 			var private []string
 			for _, w := range modelOf(env).SelectedBy(o) {
-				if !exposed[w] {
+				if len(exposed[w]) == 0 {
 					private = append(private, w.String())
 				}
 			}
@@ -177,14 +149,6 @@ func routeExposesUnisolated() *check.Check {
 		Kinds: []string{"Ingress", "Route", "HTTPRoute", "GRPCRoute", "TLSRoute", "TCPRoute", "UDPRoute"},
 		Object: func(env *check.Env, o *source.Object) []check.Result {
 			names := netpol.RoutedServices(o)
-			if o.Kind() == "Route" && o.Group() == "route.openshift.io" {
-				spec, _ := o.Body["spec"].(map[string]any)
-				if to, ok := spec["to"].(map[string]any); ok {
-					if name, _ := to["name"].(string); name != "" {
-						names = append(names, name)
-					}
-				}
-			}
 			if len(names) == 0 {
 				return nil
 			}

@@ -9,6 +9,7 @@ import (
 	"net"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/kubeharden/kubeharden/internal/check"
 	nc "github.com/kubeharden/kubeharden/internal/checks/nodecheck"
@@ -78,7 +79,7 @@ func kubeletChecks() []*check.Check {
 			"streamingConnectionIdleTimeout: 0 keeps idle exec, attach and port-forward sessions open forever.",
 			"Set streamingConnectionIdleTimeout to a positive duration (the default is 4h; 5m is common).",
 			want(nodeconfig.KubeletStreamingIdle, func(v string) bool {
-				d, err := nodeconfig.ParseDuration(v)
+				d, err := time.ParseDuration(v)
 				return err != nil || d != 0
 			}, "set a positive duration")),
 		kubeletRule("kubelet-iptables-util-chains", "4.2.6", check.Low, "Kubelet does not manage its iptables chains",

@@ -99,14 +99,14 @@ func policyCheck(j policyJudge) *check.Check {
 			}
 			return j.judge(p)
 		},
-		Node: func(_ *check.Env, n *nodeconfig.Node) []check.Result {
+		Node: func(env *check.Env, n *nodeconfig.Node) []check.Result {
 			var out []check.Result
 			for _, c := range n.Components {
 				if c.Kind != nodeconfig.APIServer || c.AuditPolicy == nil {
 					continue
 				}
-				p, err := nodeconfig.ParseAuditPolicy(c.AuditPolicy.Path, []byte(c.AuditPolicy.Content))
-				if err != nil {
+				p := nodePolicyOf(env, c.AuditPolicy)
+				if p == nil {
 					continue // the API server would not start; auditPolicyMissing reports it
 				}
 				for _, r := range j.judge(p) {
@@ -120,6 +120,20 @@ func policyCheck(j policyJudge) *check.Check {
 }
 
 type policyMemo struct{ obj *source.Object }
+
+type nodePolicyMemo struct{ file *nodeconfig.TextFile }
+
+// nodePolicyOf parses an API server's audit policy file once per run for
+// the checks that judge it; nil when it is invalid.
+func nodePolicyOf(env *check.Env, f *nodeconfig.TextFile) *nodeconfig.AuditPolicy {
+	return env.Memo(nodePolicyMemo{f}, func() any {
+		p, err := nodeconfig.ParseAuditPolicy(f.Path, []byte(f.Content))
+		if err != nil {
+			return (*nodeconfig.AuditPolicy)(nil)
+		}
+		return p
+	}).(*nodeconfig.AuditPolicy)
+}
 
 // policyOf decodes an audit Policy object once per run; nil when it is not
 // one (other groups have kinds named Policy) or is invalid.
