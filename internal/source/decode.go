@@ -61,19 +61,27 @@ func decodeFile(data []byte, lenient bool, yield func(parsedObject, int), fail f
 			if v == nil {
 				continue // empty, or only comments
 			}
-			if m, ok := v.(map[string]any); !ok || !isList(m) {
-				objs, errs := objectsFromValue(v, line+chunk.line-1, lenient, nil)
-				for _, o := range objs {
-					yield(o, doc)
+			var itemLine func(int) int
+			if m, ok := v.(map[string]any); ok {
+				if items, isList := listItems(m); isList {
+					lines := fast.itemLines()
+					if len(lines) != len(items) {
+						goto slow // an items layout itemLines does not follow
+					}
+					itemLine = func(i int) int { return lines[i] + chunk.line - 1 }
 				}
-				for _, e := range errs {
-					fail(e)
-				}
-				doc++
-				continue
 			}
-			// Lists go through yaml.v3, which knows each item's line.
+			objs, errs := objectsFromValue(v, line+chunk.line-1, lenient, itemLine)
+			for _, o := range objs {
+				yield(o, doc)
+			}
+			for _, e := range errs {
+				fail(e)
+			}
+			doc++
+			continue
 		}
+	slow:
 		dec := yaml.NewDecoder(bytes.NewReader(chunk.data))
 		for {
 			var node yaml.Node

@@ -74,6 +74,59 @@ func (p *fastParser) decode(chunk []byte) (any, int, error) {
 	return v, first.line, nil
 }
 
+// itemLines returns, after a successful decode of a List, the line of each
+// entry of its top-level "items" block sequence, as yaml.v3 reports it (the
+// line of the item's first key). Items are the lines at the sequence's
+// indentation that start with a dash: anything deeper belongs to an item,
+// block scalars included.
+func (p *fastParser) itemLines() []int {
+	i := 0
+	for ; i < len(p.lines); i++ {
+		if l := p.lines[i]; l.indent == 0 && bytes.Equal(stripComment(l.content), []byte("items:")) {
+			break
+		}
+	}
+	var lines []int
+	seqIndent := -1
+	for i++; i < len(p.lines); i++ {
+		l := unparsed(p.lines[i])
+		if blank(l) {
+			continue
+		}
+		if seqIndent < 0 {
+			seqIndent = l.indent
+		}
+		if l.indent < seqIndent || (l.indent == 0 && !isSeqEntry(l.content)) {
+			break
+		}
+		if l.indent > seqIndent || !isSeqEntry(l.content) {
+			continue
+		}
+		line := l.line
+		if rest := stripComment(bytes.TrimLeft(l.content[1:], " ")); len(rest) == 0 {
+			// "-" alone: the item starts on the next content line.
+			for j := i + 1; j < len(p.lines); j++ {
+				if !blank(unparsed(p.lines[j])) {
+					line = p.lines[j].line
+					break
+				}
+			}
+		}
+		lines = append(lines, line)
+	}
+	return lines
+}
+
+// unparsed returns line l as split read it: sequence() rewrites the lines
+// of compact mappings ("- key: v") in place.
+func unparsed(l fastLine) fastLine {
+	indent := 0
+	for indent < len(l.raw) && l.raw[indent] == ' ' {
+		indent++
+	}
+	return fastLine{indent: indent, content: l.raw[indent:], raw: l.raw, line: l.line}
+}
+
 // fastSafeBytes rejects input with characters whose handling differs
 // between YAML processors or that yaml.v3 treats specially: tabs, carriage
 // returns, control characters, byte-order marks, C1 controls and Unicode
@@ -262,6 +315,9 @@ func (p *fastParser) sequence(ind int) ([]any, error) {
 // following lines for nested blocks and block scalars. parent is the
 // indentation of the mapping or sequence that holds the value.
 func (p *fastParser) value(rest []byte, parent int, l fastLine, inMapping bool) (any, error) {
+	// A comment ends a plain scalar: a deeper line after it is not a
+	// continuation.
+	commented := len(bytes.TrimRight(l.content, " ")) != len(stripComment(l.content))
 	rest = stripComment(rest)
 	if len(rest) == 0 {
 		return p.nested(parent, inMapping)
@@ -272,31 +328,164 @@ func (p *fastParser) value(rest []byte, parent int, l fastLine, inMapping bool) 
 	)
 	switch rest[0] {
 	case '|':
-		if !inMapping {
-			return nil, errFallback
-		}
 		return p.literal(rest, parent)
-	case '"':
-		v, err = doubleQuoted(rest)
-	case '\'':
-		v, err = singleQuoted(rest)
+	case '"', '\'':
+		if closingQuote(rest) < 0 {
+			return p.quotedScalar(rest, parent)
+		}
+		if rest[0] == '"' {
+			v, err = doubleQuoted(rest)
+		} else {
+			v, err = singleQuoted(rest)
+		}
 	case '[', '{':
 		v, err = flow(rest)
 	case '>', '&', '*', '!', '%', '@', '`', ',', ']', '}', '#':
 		return nil, errFallback
 	default:
-		v, err = plainBlock(rest)
+		if commented {
+			v, err = plainBlock(rest)
+			break
+		}
+		return p.plainScalar(rest, parent)
 	}
 	if err != nil {
 		return nil, err
 	}
 	// A following line indented deeper than the parent continues a
-	// multi-line scalar: leave that to yaml.v3.
+	// multi-line quoted or flow scalar: leave that to yaml.v3.
 	p.skipBlank()
 	if p.pos < len(p.lines) && p.lines[p.pos].indent > parent {
 		return nil, errFallback
 	}
 	return v, nil
+}
+
+// plainScalar decodes a plain scalar that starts with first and may go on
+// over following lines indented deeper than parent. Continuation lines are
+// folded as YAML does: a single line break becomes a space, and each empty
+// line between two text lines a newline. Anything that could make such a
+// line mean something else (a comment, ": ", an indicator at its start)
+// is left to yaml.v3.
+func (p *fastParser) plainScalar(first []byte, parent int) (any, error) {
+	if _, err := plainBlock(first); err != nil {
+		return nil, err
+	}
+	end := p.pos
+	for end < len(p.lines) {
+		l := p.lines[end]
+		if len(l.content) > 0 && (l.content[0] == '#' || l.indent <= parent) {
+			break // a comment or the parent's next entry ends the scalar
+		}
+		end++
+	}
+	for end > p.pos && len(p.lines[end-1].content) == 0 {
+		end-- // trailing empty lines are not part of the scalar
+	}
+	if end == p.pos {
+		p.skipBlank()
+		if p.pos < len(p.lines) && p.lines[p.pos].indent > parent {
+			return nil, errFallback // text after a comment inside the scalar
+		}
+		return plainBlock(first)
+	}
+	b := append([]byte(nil), first...)
+	breaks := 0
+	for ; p.pos < end; p.pos++ {
+		c := bytes.TrimRight(p.lines[p.pos].content, " ")
+		if len(c) == 0 {
+			breaks++
+			continue
+		}
+		if !plainContinuation(c) {
+			return nil, errFallback
+		}
+		if breaks == 0 {
+			b = append(b, ' ')
+		}
+		for range breaks {
+			b = append(b, '\n')
+		}
+		breaks = 0
+		b = append(b, c...)
+	}
+	p.skipBlank()
+	if p.pos < len(p.lines) && p.lines[p.pos].indent > parent {
+		return nil, errFallback // text after a comment inside the scalar
+	}
+	return resolvePlain(string(b))
+}
+
+// quotedScalar decodes a single- or double-quoted scalar that opens in
+// first and closes on a following line indented deeper than parent. Line
+// breaks fold as in a plain scalar; an escaped line break ("\" at the end
+// of a double-quoted line) is left to yaml.v3.
+func (p *fastParser) quotedScalar(first []byte, parent int) (any, error) {
+	q := first[0]
+	if q == '"' && first[len(first)-1] == '\\' {
+		return nil, errFallback
+	}
+	b := append([]byte(nil), first...)
+	breaks := 0
+	for ; p.pos < len(p.lines); p.pos++ {
+		l := p.lines[p.pos]
+		c := bytes.TrimRight(l.content, " ")
+		if len(c) == 0 {
+			breaks++
+			continue
+		}
+		if l.indent <= parent {
+			return nil, errFallback
+		}
+		if breaks == 0 {
+			b = append(b, ' ')
+		}
+		for range breaks {
+			b = append(b, '\n')
+		}
+		breaks = 0
+		end := closingQuote(append([]byte{q}, c...)) - 1
+		if end < 0 {
+			if q == '"' && c[len(c)-1] == '\\' {
+				return nil, errFallback
+			}
+			b = append(b, c...)
+			continue
+		}
+		if after := c[end+1:]; len(after) > 0 && !bytes.HasPrefix(after, []byte(" #")) {
+			return nil, errFallback // text after the closing quote
+		}
+		b = append(b, c[:end+1]...)
+		p.pos++
+		p.skipBlank()
+		if p.pos < len(p.lines) && p.lines[p.pos].indent > parent {
+			return nil, errFallback
+		}
+		if q == '"' {
+			return doubleQuoted(b)
+		}
+		return singleQuoted(b)
+	}
+	return nil, errFallback // never closed
+}
+
+// plainStart reports whether c, a trimmed non-empty line, starts a plain
+// scalar the fast path reads (and is not a key or a sequence entry).
+func plainStart(c []byte) bool {
+	switch c[0] {
+	case '-', '?', ':', ',', '[', ']', '{', '}', '#', '&', '*', '!', '|', '>', '\'', '"', '%', '@', '`':
+		return false
+	}
+	return plainContinuation(c)
+}
+
+// plainContinuation reports whether c, a trimmed non-empty line, can be
+// folded into a plain scalar by the fast path.
+func plainContinuation(c []byte) bool {
+	// Indicators only mean something at the start of a token; inside a
+	// plain scalar, past its first line, they are text. A comment or ": "
+	// ends the scalar.
+	return c[0] != '#' && c[len(c)-1] != ':' && !bytes.Contains(c, []byte(": ")) && !bytes.Contains(c, []byte(" #"))
 }
 
 // nested reads the block on the following lines, if it is indented deeper
@@ -309,6 +498,12 @@ func (p *fastParser) nested(parent int, inMapping bool) (any, error) {
 	next := p.lines[p.pos]
 	switch {
 	case next.indent > parent:
+		if c := stripComment(next.content); len(c) > 0 && (c[0] == '[' || c[0] == '{' || plainStart(c)) {
+			// A plain scalar or a flow node on the lines below its key or
+			// dash.
+			p.pos++
+			return p.value(next.content, parent, next, inMapping)
+		}
 		return p.block(next.indent)
 	case inMapping && next.indent == parent && isSeqEntry(next.content):
 		return p.sequence(parent)
@@ -441,7 +636,10 @@ func splitKey(c []byte) (key string, rest []byte, ok bool, err error) {
 	switch c[0] {
 	case '"', '\'':
 		end := closingQuote(c)
-		if end < 0 || end >= maxImplicitKey {
+		if end < 0 {
+			return "", nil, false, nil // a quoted scalar going on over lines, not a key
+		}
+		if end >= maxImplicitKey {
 			return "", nil, false, errFallback
 		}
 		var k any
@@ -465,8 +663,8 @@ func splitKey(c []byte) (key string, rest []byte, ok bool, err error) {
 		if c[0] == '-' && len(c) > 1 && c[1] != ' ' {
 			break // "-foo: x" is a plain key
 		}
-		if c[0] == '-' || c[0] == '[' || c[0] == '{' {
-			return "", nil, false, nil // a sequence entry or a flow node, not a key
+		if c[0] == '-' || c[0] == '[' || c[0] == '{' || c[0] == '|' {
+			return "", nil, false, nil // a sequence entry, a flow node or a block scalar, not a key
 		}
 		return "", nil, false, errFallback
 	}
@@ -598,20 +796,30 @@ func resolvePlain(s string) (any, error) {
 	// Sign or digit first: yaml.v3 tries a timestamp (which our converter
 	// keeps as its text), then an integer, an unsigned integer, a float and
 	// binary notation, in that order.
-	if strings.ContainsRune(s, '_') || strings.Contains(s, "0b") {
-		return nil, errFallback
+	// yaml.v3 drops underscores before trying the numbers; the converter
+	// drops them again for an integer, so the integer is the same.
+	plain := s
+	if strings.IndexByte(s, '_') >= 0 {
+		plain = strings.ReplaceAll(s, "_", "")
 	}
-	if n, err := strconv.ParseInt(s, 0, 64); err == nil {
+	if n, err := strconv.ParseInt(plain, 0, 64); err == nil {
 		return n, nil
 	}
-	if _, err := strconv.ParseUint(s, 0, 64); err == nil {
+	if _, err := strconv.ParseUint(plain, 0, 64); err == nil {
 		return nil, errFallback
 	}
-	if yamlStyleFloat.MatchString(s) {
-		if f, err := strconv.ParseFloat(s, 64); err == nil {
+	if yamlStyleFloat.MatchString(plain) {
+		if f, err := strconv.ParseFloat(plain, 64); err == nil && plain == s {
 			return f, nil
 		}
 		return nil, errFallback
+	}
+	// Binary and octal notations that ParseInt's base prefixes did not
+	// take (overflow, a sign before "0b"): leave them to yaml.v3.
+	for _, n := range []struct{ prefix, digits string }{{"0b", "01"}, {"-0b", "01"}, {"0o", "01234567"}, {"-0o", "01234567"}} {
+		if rest, ok := strings.CutPrefix(plain, n.prefix); ok && rest != "" && strings.Trim(rest, n.digits) == "" {
+			return nil, errFallback
+		}
 	}
 	return s, nil
 }

@@ -75,6 +75,16 @@ func TestFastPathCases(t *testing.T) {
 		"hex: 0x1F\nexp: 1e3\ndate: 2024-01-01\nversion: 1.0.0\noctal: 0755\nhexish: 1234abcd\nsigned: +12\nflag: --x\n",
 		"crlf: a\r\nlist:\r\n- b\r\nlit: |\r\n  x\r\n  y\r\n",
 		"no newline: x",
+		"a: b\n  c\n",
+		"d: a long\n  plain scalar\n\n  with an empty line\n\n\n  and two\ne: x\n",
+		"f:\n  on the next line\n  and the one after\ng:\n- in a\n  sequence\n- name: compact\n    continued\n",
+		"h: ends # with a comment\ni: x\n  # indented comment\nj: 2\n",
+		"k: 2001-12-14\n  21:59:43.10\nl: 1\n  2\n",
+		"a: 1_000\nb: 0b101\nc: -0x1F\nd: 0o17\ne: 1_0x\nuid: 0b1c2d3e-aa\n",
+		"s: 'a single-quoted\n  scalar with '' and # and: colons\n\n  over lines'\nd: \"double \\\"quoted\\\"\n   \\t text\" # comment\n",
+		"l:\n- 'in a\n  sequence'\n- name: 'compact\n    mapping'\n",
+		"a: b\n  - c\n  [d\n  'e\n  |f {g}\n  \"h\n  ?i\n  %j @k `l &m *n !o >p\nq:\n  {r: s}\nt:\n  - [u]\n",
+		"command:\n- /bin/sh\n- |\n  echo hi\n\n  exit 0\n- |-\n    deeper\n- x\nm:\n  - |\n    y\n",
 	}
 	for i, c := range cases {
 		if !agree(t, c, []byte(c)) {
@@ -83,8 +93,8 @@ func TestFastPathCases(t *testing.T) {
 	}
 	// These must fall back (and so are decoded by yaml.v3).
 	fallbacks := []string{
-		"a: &x 1\nb: *x\n", "a: !!str 1\n", "a: >\n  folded\n", "a: b\n  c\n", "a: \"multi\n  line\"\n",
-		"a: 1_000\n", "a: 0b101\n", "a: 18446744073709551615\n", "a: .inf\n", "a: 1\na: 2\n", "<<: {a: 1}\n",
+		"a: &x 1\nb: *x\n", "a: !!str 1\n", "a: >\n  folded\n", "a: b # c\n  d\n", "a: b\n  # c\n  d\n", "a: b\n  c: d\n", "a: \"escaped \\\n  break\"\n", "a: 'never\n  closed\n", "a: 'closed' early\n  x'\n", "a: 'x\n  y' z\n", "a: 'x\ny'\n",
+		"a: 1_0.5\n", "a: -0b1111111111111111111111111111111111111111111111111111111111111111\n", "a: 18446744073709551615\n", "a: .inf\n", "a: 1\na: 2\n", "<<: {a: 1}\n",
 		"a:\tb\n", "a: b\rc\n", "a: |2\n   x\n", "{a: 1}\n", "- a\nb: c\n", "a: b: c\n", "a: [b\n", "lit: |\n  no final newline",
 	}
 	for _, c := range fallbacks {
@@ -101,7 +111,7 @@ func TestFastPathAgreesOnCorpus(t *testing.T) {
 	if _, err := os.Stat(corpus); err != nil {
 		t.Skipf("real-world corpus not found at %s (it lives in ../shared beside the repository)", corpus)
 	}
-	var docs, fast int
+	var docs, fast, lists int
 	err := filepath.WalkDir(corpus, func(path string, d fs.DirEntry, err error) error {
 		if err != nil || d.IsDir() || !(strings.HasSuffix(path, ".yaml") || strings.HasSuffix(path, ".yml")) {
 			return err
@@ -114,6 +124,15 @@ func TestFastPathAgreesOnCorpus(t *testing.T) {
 			docs++
 			if agree(t, path, c.data) {
 				fast++
+				var p fastParser
+				if v, _, _ := p.decode(c.data); v != nil {
+					if m, ok := v.(map[string]any); ok && isList(m) && m["items"] != nil {
+						if got, want := p.itemLines(), yamlItemLines(t, c.data); !reflect.DeepEqual(append([]int{}, got...), want) {
+							t.Errorf("%s: item lines: fast %v, yaml.v3 %v", path, got, want)
+						}
+						lists++
+					}
+				}
 			}
 		}
 		return nil
@@ -121,7 +140,7 @@ func TestFastPathAgreesOnCorpus(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	t.Logf("%d documents, %d (%.1f%%) on the fast path, all identical to yaml.v3", docs, fast, 100*float64(fast)/float64(docs))
+	t.Logf("%d documents, %d (%.1f%%) on the fast path, all identical to yaml.v3 (%d lists, item lines too)", docs, fast, 100*float64(fast)/float64(docs), lists)
 	if fast*10 < docs*8 {
 		t.Errorf("only %d of %d documents took the fast path", fast, docs)
 	}
@@ -133,10 +152,46 @@ func FuzzFastPathAgrees(f *testing.F) {
 		"x: 'y''z'\n\"q\": \"r\\ts\"\n",
 		"- a\n- b\n",
 		"a:\n  b:\n    c: -1.50\n",
+		"a: b\n  c\n\n  d\ne: 1_0\n",
 	} {
 		f.Add([]byte(s))
 	}
 	f.Fuzz(func(t *testing.T, data []byte) {
 		agree(t, "fuzz", data)
 	})
+}
+
+// yamlItemLines is the reference for itemLines: the line yaml.v3 gives
+// each entry of the document's top-level "items".
+func yamlItemLines(t *testing.T, chunk []byte) []int {
+	t.Helper()
+	var doc yaml.Node
+	if err := yaml.Unmarshal(chunk, &doc); err != nil {
+		t.Fatal(err)
+	}
+	items := mappingValue(doc.Content[0], "items")
+	lines := []int{}
+	for _, n := range items.Content {
+		lines = append(lines, n.Line)
+	}
+	return lines
+}
+
+func TestFastItemLinesAgree(t *testing.T) {
+	cases := []string{
+		"apiVersion: v1\nkind: List\nitems:\n- kind: Pod\n  apiVersion: v1\n- kind: Service\n  apiVersion: v1\n",
+		"kind: PodList\napiVersion: v1\nitems:\n  -\n    # first\n    metadata:\n      name: a\n  - metadata:\n      name: b\n    data: |\n      - not an item\n  - metadata: {name: c}\nmetadata: {}\n",
+		"items: []\nkind: List\n",
+		"items:\n\n- a: 1\n# between\n- a: 2\nkind: ConfigMapList\n",
+	}
+	for _, c := range cases {
+		var p fastParser
+		v, _, err := p.decode([]byte(c))
+		if err != nil || v == nil {
+			t.Fatalf("fast path did not take %q: %v", c, err)
+		}
+		if got, want := p.itemLines(), yamlItemLines(t, []byte(c)); !reflect.DeepEqual(append([]int{}, got...), want) {
+			t.Errorf("item lines of %q: fast %v, yaml.v3 %v", c, got, want)
+		}
+	}
 }

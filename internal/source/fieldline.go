@@ -47,10 +47,15 @@ func fieldLine(doc []byte, path string) int {
 }
 
 // docTable is a document's line table with each line's mapping key
-// ("" when the line holds none), computed once per document.
+// ("" when the line holds none) and where its block ends, computed once per
+// document.
 type docTable struct {
 	lines []fastLine
 	keys  []string
+	// ends[j] is blockEnd of content line j: the index of the next line
+	// that is not part of j's block, so a walk steps from sibling to
+	// sibling instead of over every nested line.
+	ends []int32
 }
 
 // docLines splits a document into its line table.
@@ -59,11 +64,39 @@ func docLines(doc []byte) docTable {
 	if err := p.split(doc); err != nil {
 		return docTable{}
 	}
-	t := docTable{lines: p.lines, keys: make([]string, len(p.lines))}
-	for i, l := range p.lines {
-		t.keys[i] = lineKey(l.content)
+	t := docTable{lines: p.lines, keys: make([]string, len(p.lines)), ends: make([]int32, len(p.lines))}
+	// Lines whose block is still open, deepest last. A line k closes the
+	// open lines blockEnd would stop at k; those are always on top.
+	var open []int
+	for k, l := range p.lines {
+		t.keys[k] = lineKey(l.content)
+		if blank(l) {
+			continue
+		}
+		for len(open) > 0 {
+			j := open[len(open)-1]
+			if !endsBlock(p.lines[j], l) {
+				break
+			}
+			t.ends[j] = int32(k)
+			open = open[:len(open)-1]
+		}
+		open = append(open, k)
+	}
+	for _, j := range open {
+		t.ends[j] = int32(len(p.lines))
 	}
 	return t
+}
+
+// endsBlock reports whether content line l is past the block of line
+// owner: it is shallower, or at the same indentation and not a sequence
+// that sits at its key's indentation.
+func endsBlock(owner, l fastLine) bool {
+	if l.indent != owner.indent {
+		return l.indent < owner.indent
+	}
+	return isSeqEntry(owner.content) || !isSeqEntry(l.content)
 }
 
 // lineKey is the mapping key a line starts (after a "- " for compact
@@ -125,6 +158,13 @@ func fieldLineSegs(t docTable, segs []pathSegment) int {
 		}
 		return table[j]
 	}
+	// sibling is the first line after j's block (bounded by hi).
+	sibling := func(j, hi int) int {
+		if j == virtual {
+			return blockEnd(at, hi, j, override.indent)
+		}
+		return min(int(t.ends[j]), hi)
+	}
 	lo, hi := 0, len(table)
 	for lo < hi && blank(at(lo)) {
 		lo++
@@ -138,9 +178,9 @@ func fieldLineSegs(t docTable, segs []pathSegment) int {
 		seg := segs[s]
 		if seg.index >= 0 {
 			i, n := -1, 0
-			for j := lo; j < hi; j++ {
+			for j := lo; j < hi; j = sibling(j, hi) {
 				l := at(j)
-				if blank(l) || l.indent != ind || !isSeqEntry(l.content) {
+				if l.indent != ind || !isSeqEntry(l.content) {
 					continue
 				}
 				if n == seg.index {
@@ -154,7 +194,7 @@ func fieldLineSegs(t docTable, segs []pathSegment) int {
 			}
 			entry := at(i)
 			found = entry.line
-			end := blockEnd(at, hi, i, ind)
+			end := sibling(i, hi)
 			rest := strings.TrimLeft(string(entry.content[1:]), " ")
 			if rest == "" { // "-" alone: the entry's node is on the next lines
 				lo, hi = i+1, end
@@ -178,9 +218,9 @@ func fieldLineSegs(t docTable, segs []pathSegment) int {
 		// virtual line of a compact entry has the same key as its table
 		// line, so the precomputed keys serve both.
 		matched := false
-		for j := lo; j < hi; j++ {
+		for j := lo; j < hi; j = sibling(j, hi) {
 			l := at(j)
-			if blank(l) || l.indent != ind {
+			if l.indent != ind {
 				continue
 			}
 			k := matchKeys(t.keys[j], segs, s)
@@ -188,7 +228,7 @@ func fieldLineSegs(t docTable, segs []pathSegment) int {
 				continue
 			}
 			found, matched = l.line, true
-			end := blockEnd(at, hi, j, ind)
+			end := sibling(j, hi)
 			lo, hi = j+1, end
 			for lo < hi && blank(at(lo)) {
 				lo++
