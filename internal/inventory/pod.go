@@ -9,9 +9,9 @@ import (
 
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
-	"k8s.io/apimachinery/pkg/runtime"
 
 	"github.com/kubeharden/kubeharden/internal/source"
+	"github.com/kubeharden/kubeharden/internal/typed"
 )
 
 // Pod is the pod-spec view of a workload: the pod a controller would create
@@ -110,13 +110,13 @@ func decodePod(o *source.Object, tmpl map[string]any, prefix []string) (*Pod, er
 		MetaPath: joinPath(prefix, "metadata"),
 		SpecPath: joinPath(prefix, "spec"),
 	}
-	if err := runtime.DefaultUnstructuredConverter.FromUnstructured(spec, p.Spec); err != nil {
+	if err := typed.FromUnstructured(spec, p.Spec); err != nil {
 		return nil, fmt.Errorf("%s: %s: %w", o, p.SpecPath, explainDecodeError(spec, &corev1.PodSpec{}, err))
 	}
 	applyAPIDefaults(p.Spec)
 	p.containers = containerRefs(p.Spec, p.SpecPath)
 	if md, ok := tmpl["metadata"].(map[string]any); ok {
-		if err := runtime.DefaultUnstructuredConverter.FromUnstructured(md, p.Meta); err != nil {
+		if err := typed.FromUnstructured(md, p.Meta); err != nil {
 			return nil, fmt.Errorf("%s: %s: %w", o, p.MetaPath, explainDecodeError(md, &metav1.ObjectMeta{}, err))
 		}
 	}

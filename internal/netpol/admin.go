@@ -9,10 +9,10 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/labels"
-	"k8s.io/apimachinery/pkg/runtime"
 	anp "sigs.k8s.io/network-policy-api/apis/v1alpha1"
 
 	"github.com/kubeharden/kubeharden/internal/source"
+	"github.com/kubeharden/kubeharden/internal/typed"
 )
 
 // Cluster-scoped admin policies (sigs.k8s.io/network-policy-api v1alpha1)
@@ -117,7 +117,7 @@ func newAdminPolicy(o *source.Object) (*adminPolicy, error) {
 	var spec anp.AdminNetworkPolicySpec
 	if baseline {
 		var b anp.BaselineAdminNetworkPolicy
-		if err := runtime.DefaultUnstructuredConverter.FromUnstructured(o.Body, &b); err != nil {
+		if err := typed.FromUnstructured(o.Body, &b); err != nil {
 			return nil, fmt.Errorf("BaselineAdminNetworkPolicy %s: %w", o.Name(), err)
 		}
 		if b.Name != "default" {
@@ -136,7 +136,7 @@ func newAdminPolicy(o *source.Object) (*adminPolicy, error) {
 		}
 	} else {
 		var a anp.AdminNetworkPolicy
-		if err := runtime.DefaultUnstructuredConverter.FromUnstructured(o.Body, &a); err != nil {
+		if err := typed.FromUnstructured(o.Body, &a); err != nil {
 			return nil, fmt.Errorf("AdminNetworkPolicy %s: %w", o.Name(), err)
 		}
 		if a.Spec.Priority < 0 || a.Spec.Priority > 1000 {

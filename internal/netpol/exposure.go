@@ -11,7 +11,8 @@ import (
 
 	corev1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/labels"
-	"k8s.io/apimachinery/pkg/runtime"
+
+	"github.com/kubeharden/kubeharden/internal/typed"
 )
 
 // Exposure is how far a workload can be reached: what its ingress policies
@@ -105,7 +106,7 @@ func (m *Model) Routes() map[*Workload][]string {
 	services := map[string]*corev1.Service{}
 	for _, o := range m.routing {
 		var s corev1.Service
-		if o.Kind() == "Service" && o.Group() == "" && runtime.DefaultUnstructuredConverter.FromUnstructured(o.Body, &s) == nil {
+		if o.Kind() == "Service" && o.Group() == "" && typed.FromUnstructured(o.Body, &s) == nil {
 			s.Namespace = namespaceOf(o)
 			services[s.Namespace+"/"+o.Name()] = &s
 		}

@@ -7,10 +7,10 @@ import (
 
 	corev1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/labels"
-	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/apimachinery/pkg/util/intstr"
 
 	"github.com/kubeharden/kubeharden/internal/source"
+	"github.com/kubeharden/kubeharden/internal/typed"
 )
 
 // IngressController is the endpoint name of the cluster's ingress
@@ -55,7 +55,7 @@ func (m *Model) IngressControllerConnections() []IngressConnection {
 		switch {
 		case o.Kind() == "Service" && o.Group() == "":
 			var s corev1.Service
-			if runtime.DefaultUnstructuredConverter.FromUnstructured(o.Body, &s) == nil {
+			if typed.FromUnstructured(o.Body, &s) == nil {
 				services[namespaceOf(o)+"/"+o.Name()] = &s
 			}
 		case o.Kind() == "Ingress" && (o.Group() == "networking.k8s.io" || o.Group() == "extensions"),

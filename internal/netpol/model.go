@@ -10,10 +10,10 @@ import (
 	networkingv1 "k8s.io/api/networking/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/labels"
-	"k8s.io/apimachinery/pkg/runtime"
 
 	"github.com/kubeharden/kubeharden/internal/inventory"
 	"github.com/kubeharden/kubeharden/internal/source"
+	"github.com/kubeharden/kubeharden/internal/typed"
 )
 
 // Workload is a set of identical pods: a Pod or the template of a
@@ -316,7 +316,7 @@ func (m *Model) checkReplicaLabels() {
 
 func newPolicy(o *source.Object) (*policy, error) {
 	var np networkingv1.NetworkPolicy
-	if err := runtime.DefaultUnstructuredConverter.FromUnstructured(o.Body, &np); err != nil {
+	if err := typed.FromUnstructured(o.Body, &np); err != nil {
 		return nil, fmt.Errorf("NetworkPolicy %s: %w", o.Name(), err)
 	}
 	if np.Namespace == "" {

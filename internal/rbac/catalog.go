@@ -5,11 +5,10 @@ import (
 	"slices"
 	"strings"
 
-	"k8s.io/apimachinery/pkg/runtime"
-
 	apiextensionsv1 "k8s.io/apiextensions-apiserver/pkg/apis/apiextensions/v1"
 
 	"github.com/kubeharden/kubeharden/internal/source"
+	"github.com/kubeharden/kubeharden/internal/typed"
 )
 
 // APIResource is one resource type: its group, plural name, the names a
@@ -48,7 +47,7 @@ func newResourceCatalog(crds []*source.Object) *ResourceCatalog {
 	}
 	for _, o := range crds {
 		var crd apiextensionsv1.CustomResourceDefinition
-		if runtime.DefaultUnstructuredConverter.FromUnstructured(o.Body, &crd) != nil || crd.Spec.Names.Plural == "" {
+		if typed.FromUnstructured(o.Body, &crd) != nil || crd.Spec.Names.Plural == "" {
 			continue
 		}
 		r := APIResource{

@@ -8,9 +8,9 @@ import (
 
 	corev1 "k8s.io/api/core/v1"
 	rbacv1 "k8s.io/api/rbac/v1"
-	"k8s.io/apimachinery/pkg/runtime"
 
 	"github.com/kubeharden/kubeharden/internal/source"
+	"github.com/kubeharden/kubeharden/internal/typed"
 )
 
 // Technique is one known way to turn a permission into more power; every
@@ -267,7 +267,7 @@ func podServiceAccount(o *source.Object) (string, bool) {
 		return "", false
 	}
 	var ps corev1.PodSpec
-	if runtime.DefaultUnstructuredConverter.FromUnstructured(map[string]any{"serviceAccountName": spec["serviceAccountName"], "serviceAccount": spec["serviceAccount"]}, &ps) != nil {
+	if typed.FromUnstructured(map[string]any{"serviceAccountName": spec["serviceAccountName"], "serviceAccount": spec["serviceAccount"]}, &ps) != nil {
 		return "default", true
 	}
 	switch {

@@ -22,9 +22,9 @@ import (
 	rbacv1 "k8s.io/api/rbac/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/labels"
-	"k8s.io/apimachinery/pkg/runtime"
 
 	"github.com/kubeharden/kubeharden/internal/source"
+	"github.com/kubeharden/kubeharden/internal/typed"
 )
 
 // RoleRef names a Role (with its namespace) or a ClusterRole.
@@ -214,7 +214,7 @@ func (w *World) addRole(o *source.Object) {
 // rules are its own (aggregation needs the world).
 func RoleFromObject(o *source.Object) (*Role, error) {
 	var r rbacv1.ClusterRole // a Role's fields are a subset
-	if err := runtime.DefaultUnstructuredConverter.FromUnstructured(o.Body, &r); err != nil {
+	if err := typed.FromUnstructured(o.Body, &r); err != nil {
 		return nil, fmt.Errorf("cannot read %s: %v", o, err)
 	}
 	ref := RoleRef{Kind: o.Kind(), Name: r.Name}
@@ -227,7 +227,7 @@ func RoleFromObject(o *source.Object) (*Role, error) {
 
 func (w *World) addBinding(o *source.Object) {
 	var b rbacv1.RoleBinding // the same fields as a ClusterRoleBinding
-	if err := runtime.DefaultUnstructuredConverter.FromUnstructured(o.Body, &b); err != nil {
+	if err := typed.FromUnstructured(o.Body, &b); err != nil {
 		w.Problems = append(w.Problems, Problem{Object: o, Message: fmt.Sprintf("cannot read %s: %v", o, err)})
 		return
 	}

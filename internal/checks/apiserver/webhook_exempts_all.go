@@ -6,10 +6,10 @@ import (
 
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/labels"
-	"k8s.io/apimachinery/pkg/runtime"
 
 	"github.com/kubeharden/kubeharden/internal/check"
 	"github.com/kubeharden/kubeharden/internal/source"
+	"github.com/kubeharden/kubeharden/internal/typed"
 )
 
 // namespaceIndexKey keys the memoised list of namespace label sets.
@@ -60,7 +60,7 @@ func webhookExemptsAll() *check.Check {
 					continue
 				}
 				var ls metav1.LabelSelector
-				if err := runtime.DefaultUnstructuredConverter.FromUnstructured(raw, &ls); err != nil {
+				if err := typed.FromUnstructured(raw, &ls); err != nil {
 					continue
 				}
 				sel, err := metav1.LabelSelectorAsSelector(&ls)

@@ -7,10 +7,10 @@ import (
 	networkingv1 "k8s.io/api/networking/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/labels"
-	"k8s.io/apimachinery/pkg/runtime"
 
 	"github.com/kubeharden/kubeharden/internal/check"
 	"github.com/kubeharden/kubeharden/internal/source"
+	"github.com/kubeharden/kubeharden/internal/typed"
 )
 
 func exposureChecks() []*check.Check {
@@ -28,7 +28,7 @@ func serviceExposedWithoutPolicy() *check.Check {
 		Kinds: []string{"Service"},
 		Object: func(env *check.Env, o *source.Object) []check.Result {
 			var svc corev1.Service
-			if o.Group() != "" || runtime.DefaultUnstructuredConverter.FromUnstructured(o.Body, &svc) != nil {
+			if o.Group() != "" || typed.FromUnstructured(o.Body, &svc) != nil {
 				return nil
 			}
 			if svc.Spec.Type != corev1.ServiceTypeLoadBalancer && svc.Spec.Type != corev1.ServiceTypeNodePort || len(svc.Spec.Selector) == 0 {
@@ -67,7 +67,7 @@ func ingressWithoutTLS() *check.Check {
 		Kinds: []string{"Ingress"},
 		Object: func(_ *check.Env, o *source.Object) []check.Result {
 			var ing networkingv1.Ingress
-			if o.Group() != networkingv1.GroupName || runtime.DefaultUnstructuredConverter.FromUnstructured(o.Body, &ing) != nil || len(ing.Spec.TLS) > 0 {
+			if o.Group() != networkingv1.GroupName || typed.FromUnstructured(o.Body, &ing) != nil || len(ing.Spec.TLS) > 0 {
 				return nil
 			}
 			var hosts []string

@@ -8,11 +8,11 @@ import (
 	"net/netip"
 
 	networkingv1 "k8s.io/api/networking/v1"
-	"k8s.io/apimachinery/pkg/runtime"
 
 	"github.com/kubeharden/kubeharden/internal/check"
 	"github.com/kubeharden/kubeharden/internal/netpol"
 	"github.com/kubeharden/kubeharden/internal/source"
+	"github.com/kubeharden/kubeharden/internal/typed"
 )
 
 // Checks returns the network catalogue.
@@ -51,7 +51,7 @@ func decodePolicy(o *source.Object) (*networkingv1.NetworkPolicy, bool) {
 		return nil, false
 	}
 	var np networkingv1.NetworkPolicy
-	if runtime.DefaultUnstructuredConverter.FromUnstructured(o.Body, &np) != nil {
+	if typed.FromUnstructured(o.Body, &np) != nil {
 		return nil, false
 	}
 	return &np, true

@@ -8,12 +8,12 @@ import (
 
 	corev1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/labels"
-	"k8s.io/apimachinery/pkg/runtime"
 
 	"github.com/kubeharden/kubeharden/internal/check"
 	"github.com/kubeharden/kubeharden/internal/inventory"
 	"github.com/kubeharden/kubeharden/internal/netpol"
 	"github.com/kubeharden/kubeharden/internal/source"
+	"github.com/kubeharden/kubeharden/internal/typed"
 )
 
 func scopeChecks() []*check.Check {
@@ -183,7 +183,7 @@ func servicesByName(env *check.Env) map[string]*corev1.Service {
 		out := map[string]*corev1.Service{}
 		for _, o := range env.Inventory.Objects() {
 			var svc corev1.Service
-			if o.Kind() == "Service" && o.Group() == "" && runtime.DefaultUnstructuredConverter.FromUnstructured(o.Body, &svc) == nil {
+			if o.Kind() == "Service" && o.Group() == "" && typed.FromUnstructured(o.Body, &svc) == nil {
 				svc.Namespace = namespaceOrDefault(o)
 				out[svc.Namespace+"/"+svc.Name] = &svc
 			}

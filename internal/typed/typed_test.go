@@ -1,0 +1,160 @@
+package typed
+
+import (
+	"context"
+	"os"
+	"reflect"
+	"testing"
+
+	corev1 "k8s.io/api/core/v1"
+	apiextensionsv1 "k8s.io/apiextensions-apiserver/pkg/apis/apiextensions/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/runtime"
+	"k8s.io/apimachinery/pkg/runtime/schema"
+	"k8s.io/client-go/kubernetes/scheme"
+
+	"github.com/kubeharden/kubeharden/internal/source"
+)
+
+// agree decodes in into a new value of into's type both ways and fails t
+// when the answers differ: both errors or both values, and equal values.
+func agree(t testing.TB, name string, in map[string]any, into func() any) {
+	t.Helper()
+	want, got := into(), into()
+	wantErr := runtime.DefaultUnstructuredConverter.FromUnstructured(in, want)
+	gotErr := FromUnstructured(in, got)
+	if (wantErr == nil) != (gotErr == nil) {
+		t.Fatalf("%s: apimachinery error %v, ours %v", name, wantErr, gotErr)
+	}
+	if wantErr == nil && !reflect.DeepEqual(want, got) {
+		t.Fatalf("%s: decoded differently:\napimachinery: %#v\nours:         %#v", name, want, got)
+	}
+}
+
+func TestAgreesOnCases(t *testing.T) {
+	cases := map[string]map[string]any{
+		"empty": {},
+		"pod": {"containers": []any{map[string]any{"name": "a", "image": "nginx", "ports": []any{map[string]any{"containerPort": int64(80), "protocol": "TCP"}},
+			"resources":       map[string]any{"limits": map[string]any{"cpu": "100m", "memory": int64(1 << 20)}, "requests": map[string]any{"cpu": 0.5}},
+			"securityContext": map[string]any{"privileged": true, "runAsUser": float64(1000), "capabilities": map[string]any{"drop": []any{"ALL"}}},
+			"livenessProbe":   map[string]any{"httpGet": map[string]any{"port": "http", "path": "/"}, "periodSeconds": int64(5)},
+			"readinessProbe":  map[string]any{"tcpSocket": map[string]any{"port": int64(8080)}},
+			"env":             []any{map[string]any{"name": "X", "value": nil}, nil}}},
+			"volumes":      []any{map[string]any{"name": "v", "hostPath": map[string]any{"path": "/"}}, map[string]any{"name": "c", "configMap": map[string]any{"name": "x", "defaultMode": int64(0o644)}}},
+			"nodeSelector": map[string]any{"a": "b", "c": nil},
+			"hostNetwork":  true, "unknownField": "ignored", "priority": nil},
+		"fractional int":      {"terminationGracePeriodSeconds": 1.5},
+		"string for int":      {"terminationGracePeriodSeconds": "30"},
+		"int for string":      {"serviceAccountName": int64(3)},
+		"bool for string":     {"serviceAccountName": true},
+		"map for slice":       {"containers": map[string]any{}},
+		"slice for struct":    {"securityContext": []any{}},
+		"string for map":      {"nodeSelector": "x"},
+		"scalar in list":      {"containers": []any{"x"}},
+		"bad quantity":        {"overhead": map[string]any{"cpu": "lots"}},
+		"int-or-string float": {"containers": []any{map[string]any{"name": "a", "livenessProbe": map[string]any{"httpGet": map[string]any{"port": 1.5}}}}},
+	}
+	for name, in := range cases {
+		agree(t, name, in, func() any { return &corev1.PodSpec{} })
+	}
+	agree(t, "meta", map[string]any{"name": "x", "labels": map[string]any{"a": "b"}, "creationTimestamp": "2024-01-02T03:04:05Z",
+		"ownerReferences": []any{map[string]any{"kind": "ReplicaSet", "name": "r", "controller": true}}, "generation": int64(3)},
+		func() any { return &metav1.ObjectMeta{} })
+	agree(t, "meta bad time", map[string]any{"creationTimestamp": "yesterday"}, func() any { return &metav1.ObjectMeta{} })
+	agree(t, "secret data", map[string]any{"data": map[string]any{"k": "aGVsbG8="}, "type": "Opaque"}, func() any { return &corev1.Secret{} })
+	agree(t, "secret bad base64", map[string]any{"data": map[string]any{"k": "!!"}}, func() any { return &corev1.Secret{} })
+}
+
+// TestAgreesOnCorpus decodes every object of the real-world corpus whose
+// kind the client-go scheme (or apiextensions) knows, and every pod
+// template, both ways.
+func TestAgreesOnCorpus(t *testing.T) {
+	const corpus = "../../../shared/corpus/real"
+	if _, err := os.Stat(corpus); err != nil {
+		t.Skipf("real-world corpus not found at %s (it lives in ../shared beside the repository)", corpus)
+	}
+	res := source.Load(context.Background(), source.Options{}, corpus)
+	typedObjects, templates := 0, 0
+	for _, o := range res.Objects {
+		gvk := schema.FromAPIVersionAndKind(o.APIVersion(), o.Kind())
+		var newObj func() any
+		if _, err := scheme.Scheme.New(gvk); err == nil {
+			newObj = func() any { o, _ := scheme.Scheme.New(gvk); return o }
+		} else if gvk.Group == apiextensionsv1.GroupName && gvk.Kind == "CustomResourceDefinition" {
+			newObj = func() any { return &apiextensionsv1.CustomResourceDefinition{} }
+		}
+		if newObj != nil {
+			agree(t, o.String(), o.Body, newObj)
+			typedObjects++
+		}
+		for _, tmpl := range templateSpecs(o.Body) {
+			agree(t, o.String()+" pod template", tmpl, func() any { return &corev1.PodSpec{} })
+			templates++
+		}
+	}
+	t.Logf("%d typed objects and %d pod specs decoded identically", typedObjects, templates)
+	if typedObjects < 5000 {
+		t.Errorf("only %d typed objects compared", typedObjects)
+	}
+}
+
+// templateSpecs finds pod specs at the usual places, including in custom
+// resources the scheme does not know.
+func templateSpecs(body map[string]any) []map[string]any {
+	var out []map[string]any
+	for _, path := range [][]string{{"spec"}, {"spec", "template", "spec"}, {"spec", "jobTemplate", "spec", "template", "spec"}} {
+		var cur any = body
+		for _, k := range path {
+			m, _ := cur.(map[string]any)
+			cur = m[k]
+		}
+		if m, ok := cur.(map[string]any); ok {
+			if _, ok := m["containers"]; ok {
+				out = append(out, m)
+			}
+		}
+	}
+	return out
+}
+
+// FuzzAgrees decodes manifests as the loader reads them into a Pod and a
+// PodSpec both ways.
+func FuzzAgrees(f *testing.F) {
+	for _, s := range []string{
+		"apiVersion: v1\nkind: Pod\nmetadata: {name: a, labels: {x: y}}\nspec:\n  containers:\n  - name: c\n    resources: {limits: {cpu: 1}}\n    ports: [{containerPort: 80}]\n",
+		"kind: Pod\nspec: {hostPID: yes, containers: [{name: a, securityContext: {runAsUser: 1.0}}]}\n",
+		"kind: Pod\nspec: {volumes: [{name: v, emptyDir: {sizeLimit: 1Gi}}], overhead: {cpu: x}}\n",
+	} {
+		f.Add([]byte(s))
+	}
+	f.Fuzz(func(t *testing.T, data []byte) {
+		for _, o := range source.ParseBytes("fuzz", data).Objects {
+			agree(t, "pod", o.Body, func() any { return &corev1.Pod{} })
+			if spec, ok := o.Body["spec"].(map[string]any); ok {
+				agree(t, "spec", spec, func() any { return &corev1.PodSpec{} })
+			}
+		}
+	})
+}
+
+func BenchmarkPodSpec(b *testing.B) {
+	in := map[string]any{"containers": []any{map[string]any{"name": "a", "image": "nginx:1.27",
+		"ports":           []any{map[string]any{"containerPort": int64(80)}},
+		"resources":       map[string]any{"limits": map[string]any{"cpu": "100m", "memory": "128Mi"}},
+		"securityContext": map[string]any{"runAsNonRoot": true, "capabilities": map[string]any{"drop": []any{"ALL"}}}}},
+		"volumes": []any{map[string]any{"name": "c", "configMap": map[string]any{"name": "x"}}}}
+	b.Run("apimachinery", func(b *testing.B) {
+		for b.Loop() {
+			if err := runtime.DefaultUnstructuredConverter.FromUnstructured(in, &corev1.PodSpec{}); err != nil {
+				b.Fatal(err)
+			}
+		}
+	})
+	b.Run("typed", func(b *testing.B) {
+		for b.Loop() {
+			if err := FromUnstructured(in, &corev1.PodSpec{}); err != nil {
+				b.Fatal(err)
+			}
+		}
+	})
+}
