@@ -51,7 +51,11 @@ func NewEnv(inv *inventory.Inventory, s Settings) *Env {
 // goroutines: derived indexes, compiled policies. key should be a
 // package-private type so checks cannot collide.
 func (e *Env) Memo(key any, compute func() any) any {
-	v, _ := e.memo.LoadOrStore(key, &memoEntry{})
+	v, ok := e.memo.Load(key)
+	if !ok {
+		// Only the first caller for a key pays for an entry.
+		v, _ = e.memo.LoadOrStore(key, &memoEntry{})
+	}
 	entry := v.(*memoEntry)
 	entry.once.Do(func() { entry.value = compute() })
 	return entry.value

@@ -1,8 +1,10 @@
 package report
 
 import (
+	"cmp"
 	"fmt"
 	"io"
+	"strconv"
 	"strings"
 
 	"github.com/kubeharden/kubeharden/internal/check"
@@ -26,6 +28,11 @@ var severityColor = map[check.Severity]string{
 // object, then a summary and the inputs that could not be read.
 func writeTable(w io.Writer, r *Report, opts Options) error {
 	ew := &errWriter{w: w}
+	var row []byte
+	labels := map[check.Severity]string{}
+	for _, s := range check.Severities() {
+		labels[s] = severityLabel(s)
+	}
 	paint := func(code, s string) string {
 		if !opts.Color || code == "" {
 			return s
@@ -43,12 +50,29 @@ func writeTable(w io.Writer, r *Report, opts Options) error {
 		for _, f := range group {
 			idWidth = max(idWidth, len(f.Check))
 		}
+		// Rows are appended to one buffer: there is one per finding, and
+		// a large scan has hundreds of thousands.
 		for _, f := range group {
-			sev := fmt.Sprintf("%-8s", strings.ToUpper(f.Severity.String()))
-			ew.printf("  %s  %-*s  %s\n", paint(severityColor[f.Severity], sev), idWidth, f.Check, f.Message)
-			if at := fieldLocation(f); at != "" {
-				ew.printf("  %-8s  %-*s  %s\n", "", idWidth, "", paint(ansiDim, at))
+			row = row[:0]
+			row = append(row, "  "...)
+			row = appendPainted(row, opts.Color, severityColor[f.Severity], cmp.Or(labels[f.Severity], severityLabel(f.Severity)))
+			row = append(row, "  "...)
+			row = appendPadded(row, f.Check, idWidth)
+			row = append(row, "  "...)
+			row = append(row, f.Message...)
+			row = append(row, '\n')
+			if f.Path != "" || (f.Source != nil && f.Source.Line > 0) {
+				row = appendPadded(row, "", 2+8+2+idWidth+2)
+				if opts.Color {
+					row = append(row, ansiDim...)
+				}
+				row = appendFieldLocation(row, f)
+				if opts.Color {
+					row = append(row, ansiReset...)
+				}
+				row = append(row, '\n')
 			}
+			ew.write(row)
 		}
 		ew.printf("\n")
 	}
@@ -85,6 +109,13 @@ type errWriter struct {
 	err error
 }
 
+func (e *errWriter) write(b []byte) {
+	if e.err != nil {
+		return
+	}
+	_, e.err = e.w.Write(b)
+}
+
 func (e *errWriter) printf(format string, args ...any) {
 	if e.err != nil {
 		return
@@ -92,15 +123,49 @@ func (e *errWriter) printf(format string, args ...any) {
 	_, e.err = fmt.Fprintf(e.w, format, args...)
 }
 
-// fieldLocation is "at PATH (line N)": where in the object the finding is.
-func fieldLocation(f check.Finding) string {
-	switch {
-	case f.Path != "" && f.Source != nil && f.Source.Line > 0:
-		return fmt.Sprintf("at %s (line %d)", f.Path, f.Source.Line)
-	case f.Path != "":
-		return "at " + f.Path
-	case f.Source != nil && f.Source.Line > 0:
-		return fmt.Sprintf("at line %d", f.Source.Line)
+// appendFieldLocation appends "at PATH (line N)": where in the object the
+// finding is. The caller checks there is a path or a line.
+func appendFieldLocation(b []byte, f check.Finding) []byte {
+	b = append(b, "at "...)
+	line := 0
+	if f.Source != nil {
+		line = f.Source.Line
 	}
-	return ""
+	switch {
+	case f.Path != "" && line > 0:
+		b = append(b, f.Path...)
+		b = append(b, " (line "...)
+		b = strconv.AppendInt(b, int64(line), 10)
+		b = append(b, ')')
+	case f.Path != "":
+		b = append(b, f.Path...)
+	default:
+		b = append(b, "line "...)
+		b = strconv.AppendInt(b, int64(line), 10)
+	}
+	return b
+}
+
+// severityLabel is the severity in capitals, padded to the widest.
+func severityLabel(s check.Severity) string {
+	label := strings.ToUpper(s.String())
+	return label + strings.Repeat(" ", max(0, 8-len(label)))
+}
+
+func appendPainted(b []byte, colour bool, code, s string) []byte {
+	if !colour || code == "" {
+		return append(b, s...)
+	}
+	b = append(b, code...)
+	b = append(b, s...)
+	return append(b, ansiReset...)
+}
+
+// appendPadded appends s and spaces up to width (check IDs are ASCII).
+func appendPadded(b []byte, s string, width int) []byte {
+	b = append(b, s...)
+	for range width - len(s) {
+		b = append(b, ' ')
+	}
+	return b
 }

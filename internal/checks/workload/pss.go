@@ -2,6 +2,7 @@ package workload
 
 import (
 	"fmt"
+	"strconv"
 	"strings"
 
 	corev1 "k8s.io/api/core/v1"
@@ -128,25 +129,27 @@ func locate(fn policy.CheckPodFn, p *inventory.Pod, loc location) []check.Result
 	metaNoAnn.Annotations = nil
 
 	if loc.containers {
-		try := func(name, path string) {
+		// The path is built only for a failing container.
+		try := func(name, list string, i int) {
 			r := fn(&metaNoAnn, &scratch)
 			if !r.Allowed {
+				path := p.SpecPath + "." + list + "[" + strconv.Itoa(i) + "]"
 				out = append(out, check.Result{Container: name, Path: joinField(path, loc.containerField), Message: pssMessage(r)})
 			}
 		}
 		for i := range p.Spec.InitContainers {
 			scratch.InitContainers = p.Spec.InitContainers[i : i+1]
-			try(p.Spec.InitContainers[i].Name, fmt.Sprintf("%s.initContainers[%d]", p.SpecPath, i))
+			try(p.Spec.InitContainers[i].Name, "initContainers", i)
 		}
 		scratch.InitContainers = nil
 		for i := range p.Spec.Containers {
 			scratch.Containers = p.Spec.Containers[i : i+1]
-			try(p.Spec.Containers[i].Name, fmt.Sprintf("%s.containers[%d]", p.SpecPath, i))
+			try(p.Spec.Containers[i].Name, "containers", i)
 		}
 		scratch.Containers = nil
 		for i := range p.Spec.EphemeralContainers {
 			scratch.EphemeralContainers = p.Spec.EphemeralContainers[i : i+1]
-			try(p.Spec.EphemeralContainers[i].Name, fmt.Sprintf("%s.ephemeralContainers[%d]", p.SpecPath, i))
+			try(p.Spec.EphemeralContainers[i].Name, "ephemeralContainers", i)
 		}
 		scratch.EphemeralContainers = nil
 	}
