@@ -195,29 +195,28 @@ func (r *Runner) Run(ctx context.Context, env *Env) (*Outcome, error) {
 	objs := env.Inventory.Objects()
 	chunk := max(1, min(256, len(objs)/(r.workers*8)+1))
 	parts := make([]Outcome, (len(objs)+chunk-1)/chunk)
-	var next, evaluated, found atomic.Int64
+	var next atomic.Int64
 	var wg sync.WaitGroup
 	for range r.workers {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
+			// Findings are large structs: each worker collects a chunk's
+			// in one scratch slice and keeps an exact-size copy, rather
+			// than every chunk regrowing (and copying) its own.
+			var scratch Outcome
 			for ctx.Err() == nil {
 				i := int(next.Add(1) - 1)
 				if i >= len(parts) {
 					return
 				}
-				p := &parts[i]
 				batch := objs[i*chunk : min(len(objs), (i+1)*chunk)]
-				// Size the slice from the rate seen so far: findings are
-				// large structs, and regrowing copies them.
-				if seen := evaluated.Load(); seen > 0 {
-					p.Findings = make([]Finding, 0, int(found.Load()*int64(len(batch))/seen)+len(batch))
-				}
+				scratch.Findings, scratch.Suppressed = scratch.Findings[:0], 0
 				for _, o := range batch {
-					r.evaluateInto(env, o, p)
+					r.evaluateInto(env, o, &scratch)
 				}
-				evaluated.Add(int64(len(batch)))
-				found.Add(int64(len(p.Findings)))
+				parts[i] = Outcome{Findings: slices.Clone(scratch.Findings), Suppressed: scratch.Suppressed}
+				clear(scratch.Findings) // drop references into this chunk's objects
 			}
 		}()
 	}

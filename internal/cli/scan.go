@@ -9,6 +9,7 @@ import (
 	"runtime"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/spf13/cobra"
@@ -237,15 +238,18 @@ func runScan(cmd *cobra.Command, stdio IO, g *globalFlags, f *scanFlags, args []
 	if p.baseline != nil {
 		findings = p.baseline.FilterNew(findings)
 	}
-	pointAtFields(findings)
-
 	inputErrors := append(append([]*source.Error{}, loaded.Errors...), inv.PodErrors()...)
 	source.SortErrors(inputErrors)
 	errs := make([]report.Error, 0, len(inputErrors))
 	for _, e := range inputErrors {
 		errs = append(errs, report.Error{Source: e.Source, Message: e.Err.Error()})
 	}
-	return p.finish(stdio, inv.Len(), findings, errs)
+	scanned := inv.Len()
+	// From here on only the findings are needed: the decoded objects, the
+	// inventory and the models are garbage while lines are resolved and the
+	// report is written.
+	pointAtFields(findings)
+	return p.finish(stdio, scanned, findings, errs)
 }
 
 // finish writes the report and turns it into the exit status: 2 when an
@@ -271,24 +275,52 @@ func (p *scanPlan) finish(stdio IO, objects int, findings []check.Finding, errs 
 // pointAtFields moves each finding's line from the start of its object to
 // the field it names, for objects read from files.
 func pointAtFields(findings []check.Finding) {
-	lines := source.NewLineResolver()
-	workers := runtime.GOMAXPROCS(0)
+	// Findings come grouped by object and objects by file, so each file's
+	// findings are a run: a worker takes a run, reads that file once and
+	// lets it go, and only the files in hand are held.
+	type run struct{ start, end int }
+	var runs []run
+	for i := 0; i < len(findings); {
+		file := sourceFile(findings[i])
+		j := i + 1
+		for j < len(findings) && sourceFile(findings[j]) == file {
+			j++
+		}
+		if file != "" {
+			runs = append(runs, run{i, j})
+		}
+		i = j
+	}
+	var next atomic.Int64
 	var wg sync.WaitGroup
-	for w := range workers {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			for i := w; i < len(findings); i += workers {
-				f := &findings[i]
-				// Each finding has its own Source (the runner makes one per
-				// finding) and is visited by one worker.
-				if f.Source != nil && f.Path != "" {
-					f.Source.Line = lines.Line(f.Source.File, f.Source.Line, f.Path)
+	for range runtime.GOMAXPROCS(0) {
+		wg.Go(func() {
+			lines := source.NewFileLines("")
+			for {
+				k := int(next.Add(1) - 1)
+				if k >= len(runs) {
+					return
+				}
+				r := runs[k]
+				lines.Reset(sourceFile(findings[r.start]))
+				for i := r.start; i < r.end; i++ {
+					// Each finding has its own Source (the runner makes
+					// one per finding) and is in one run.
+					if f := &findings[i]; f.Path != "" {
+						f.Source.Line = lines.Line(f.Source.Line, f.Path)
+					}
 				}
 			}
-		}()
+		})
 	}
 	wg.Wait()
+}
+
+func sourceFile(f check.Finding) string {
+	if f.Source == nil {
+		return ""
+	}
+	return f.Source.File
 }
 
 // clusterFacts turns what the cluster source learned into the facts

@@ -48,13 +48,12 @@ type documentError struct {
 // decodeFile splits data into YAML documents and decodes each one into the
 // objects it holds. Documents are split on "---" lines before parsing, so a
 // syntax error in one document loses only that document.
-func decodeFile(data []byte, lenient bool, yield func(parsedObject, int), fail func(documentError)) {
+func decodeFile(fast *fastParser, data []byte, lenient bool, yield func(parsedObject, int), fail func(documentError)) {
 	if err := checkText(data); err != nil {
 		fail(documentError{err: err})
 		return
 	}
 	doc := 0
-	var fast fastParser
 	for chunk := range splitDocuments(data) {
 		yield := withTemplate(chunk, yield)
 		if v, line, err := fast.decode(chunk.data); err == nil {

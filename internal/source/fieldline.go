@@ -51,7 +51,8 @@ func fieldLine(doc []byte, path string) int {
 // document.
 type docTable struct {
 	lines []fastLine
-	keys  []string
+	keys  []string // filled by key on first use
+	keyed []bool
 	// ends[j] is blockEnd of content line j: the index of the next line
 	// that is not part of j's block, so a walk steps from sibling to
 	// sibling instead of over every nested line.
@@ -64,12 +65,12 @@ func docLines(doc []byte) docTable {
 	if err := p.split(doc); err != nil {
 		return docTable{}
 	}
-	t := docTable{lines: p.lines, keys: make([]string, len(p.lines)), ends: make([]int32, len(p.lines))}
+	n := len(p.lines)
+	t := docTable{lines: p.lines, keys: make([]string, n), keyed: make([]bool, n), ends: make([]int32, n)}
 	// Lines whose block is still open, deepest last. A line k closes the
 	// open lines blockEnd would stop at k; those are always on top.
 	var open []int
 	for k, l := range p.lines {
-		t.keys[k] = lineKey(l.content)
 		if blank(l) {
 			continue
 		}
@@ -87,6 +88,15 @@ func docLines(doc []byte) docTable {
 		t.ends[j] = int32(len(p.lines))
 	}
 	return t
+}
+
+// key returns line j's mapping key. A walk visits few lines of a document,
+// so keys are found as they are needed; a table belongs to one goroutine.
+func (t docTable) key(j int) string {
+	if !t.keyed[j] {
+		t.keys[j], t.keyed[j] = lineKey(t.lines[j].content), true
+	}
+	return t.keys[j]
 }
 
 // endsBlock reports whether content line l is past the block of line
@@ -223,7 +233,7 @@ func fieldLineSegs(t docTable, segs []pathSegment) int {
 			if l.indent != ind {
 				continue
 			}
-			k := matchKeys(t.keys[j], segs, s)
+			k := matchKeys(t.key(j), segs, s)
 			if k == 0 || (j != virtual && isSeqEntry(l.content)) {
 				continue
 			}
@@ -264,12 +274,15 @@ func blockEnd(at func(int) fastLine, hi, i, ind int) int {
 	return hi
 }
 
-// LineResolver finds field lines in the files objects were read from,
-// reading each file and splitting each document once.
-type LineResolver struct {
-	mu    sync.Mutex
-	files map[string][]resolverDoc // nil: the file is not readable
-	paths sync.Map                 // path -> []pathSegment; findings repeat paths
+// FileLines finds field lines in the documents of one file, reading the
+// file once and splitting each document on first use. It is not safe for
+// concurrent use; the scan gives each file to one worker and drops it when
+// that file's findings are placed, so only the files in hand are in memory.
+type FileLines struct {
+	file  string
+	read  bool
+	docs  []resolverDoc
+	paths map[string][]pathSegment // findings repeat paths
 }
 
 type resolverDoc struct {
@@ -278,46 +291,53 @@ type resolverDoc struct {
 	split bool
 }
 
-// NewLineResolver returns an empty resolver.
-func NewLineResolver() *LineResolver { return &LineResolver{files: map[string][]resolverDoc{}} }
+// NewFileLines returns the line finder of file; the file is read by the
+// first Line call.
+func NewFileLines(file string) *FileLines {
+	return &FileLines{file: file, paths: map[string][]pathSegment{}}
+}
 
-// Line returns the line of path in the object that starts at objLine in
-// file, or objLine when the field cannot be found.
-func (r *LineResolver) Line(file string, objLine int, path string) int {
-	if path == "" || objLine <= 0 || file == "" || file == "-" {
+// Reset points f at another file, dropping the previous file's documents
+// but keeping the parsed field paths, which repeat from file to file.
+func (f *FileLines) Reset(file string) {
+	f.file, f.read, f.docs = file, false, nil
+}
+
+// Line returns the line of path in the object that starts at objLine, or
+// objLine when the field cannot be found (or the file cannot be read, or
+// changed since it was loaded).
+func (f *FileLines) Line(objLine int, path string) int {
+	if path == "" || objLine <= 0 || f.file == "" || f.file == "-" {
 		return objLine
 	}
-	table, start, ok := r.document(file, objLine)
+	table, start, ok := f.document(objLine)
 	if !ok {
 		return objLine
 	}
-	segs, ok := r.paths.Load(path)
+	segs, ok := f.paths[path]
 	if !ok {
-		segs, _ = r.paths.LoadOrStore(path, splitPath(path))
+		segs = splitPath(path)
+		f.paths[path] = segs
 	}
-	if l := fieldLineSegs(table, segs.([]pathSegment)); l > 0 {
+	if l := fieldLineSegs(table, segs); l > 0 {
 		return start + l - 1
 	}
 	return objLine
 }
 
-// document returns the line table of the document of file that holds
-// objLine, and the document's first line. Tables are immutable once made,
-// so callers walk them without the lock.
-func (r *LineResolver) document(file string, objLine int) (docTable, int, bool) {
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	docs, ok := r.files[file]
-	if !ok {
-		if data, err := os.ReadFile(file); err == nil && checkText(data) == nil {
+// document returns the line table of the document that holds objLine, and
+// the document's first line.
+func (f *FileLines) document(objLine int) (docTable, int, bool) {
+	if !f.read {
+		f.read = true
+		if data, err := os.ReadFile(f.file); err == nil && checkText(data) == nil {
 			for c := range splitDocuments(data) {
-				docs = append(docs, resolverDoc{chunk: c})
+				f.docs = append(f.docs, resolverDoc{chunk: c})
 			}
 		}
-		r.files[file] = docs
 	}
-	for i := len(docs) - 1; i >= 0; i-- {
-		d := &docs[i]
+	for i := len(f.docs) - 1; i >= 0; i-- {
+		d := &f.docs[i]
 		if d.chunk.line > objLine {
 			continue
 		}
@@ -327,4 +347,27 @@ func (r *LineResolver) document(file string, objLine int) (docTable, int, bool) 
 		return d.table, d.chunk.line, true
 	}
 	return docTable{}, 0, false
+}
+
+// LineResolver finds field lines in any number of files, keeping each
+// file it has read; it is safe for concurrent use.
+type LineResolver struct {
+	mu    sync.Mutex
+	files map[string]*FileLines
+}
+
+// NewLineResolver returns an empty resolver.
+func NewLineResolver() *LineResolver { return &LineResolver{files: map[string]*FileLines{}} }
+
+// Line returns the line of path in the object that starts at objLine in
+// file, or objLine when the field cannot be found.
+func (r *LineResolver) Line(file string, objLine int, path string) int {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	f, ok := r.files[file]
+	if !ok {
+		f = NewFileLines(file)
+		r.files[file] = f
+	}
+	return f.Line(objLine, path)
 }

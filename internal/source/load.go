@@ -87,8 +87,10 @@ func Load(ctx context.Context, opts Options, paths ...string) *Result {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
+			// One parser per worker: its line table is reused file to file.
+			fast := new(fastParser)
 			for i := range next {
-				results[i] = run(ctx, opts, tasks[i])
+				results[i] = run(ctx, opts, tasks[i], fast)
 			}
 		}()
 	}
@@ -223,7 +225,7 @@ func fileExists(p string) bool {
 	return err == nil && info.Mode().IsRegular()
 }
 
-func run(ctx context.Context, opts Options, t task) taskResult {
+func run(ctx context.Context, opts Options, t task, fast *fastParser) taskResult {
 	if ctx.Err() != nil {
 		return taskResult{}
 	}
@@ -236,7 +238,7 @@ func run(ctx context.Context, opts Options, t task) taskResult {
 		if err != nil {
 			return failed("-", err)
 		}
-		return parse("-", data, false)
+		return parseWith(fast, "-", data, false)
 	case taskHelm:
 		return renderHelm(ctx, opts, t.path)
 	case taskKustomize:
@@ -246,7 +248,7 @@ func run(ctx context.Context, opts Options, t task) taskResult {
 		if err != nil {
 			return failed(t.path, err)
 		}
-		return parse(t.path, data, t.walked)
+		return parseWith(fast, t.path, data, t.walked)
 	}
 }
 
@@ -257,8 +259,18 @@ func failed(src string, err error) taskResult {
 // parse decodes one file's bytes into objects attributed to file. With
 // lenient, documents that are not Kubernetes objects at all are skipped.
 func parse(file string, data []byte, lenient bool) taskResult {
+	return parseWith(new(fastParser), file, data, lenient)
+}
+
+// parseWith is parse reusing fast's line table.
+func parseWith(fast *fastParser, file string, data []byte, lenient bool) taskResult {
 	var r taskResult
-	decodeFile(data, lenient,
+	defer func() {
+		if cap(fast.lines) > 1<<16 {
+			fast.lines = nil // one huge file should not pin its table
+		}
+	}()
+	decodeFile(fast, data, lenient,
 		func(o parsedObject, doc int) {
 			pos := Position{File: file, Line: o.line}
 			if file == "-" && o.template != "" {
