@@ -311,7 +311,10 @@ func (w *World) link() {
 		}
 		for _, s := range b.Subjects {
 			if key, ok := subjectKey(s, b.Namespace); ok {
-				w.bySubject[key] = append(w.bySubject[key], b)
+				// A subject named twice in one binding is listed once.
+				if l := w.bySubject[key]; len(l) == 0 || l[len(l)-1] != b {
+					w.bySubject[key] = append(l, b)
+				}
 			}
 		}
 	}
@@ -361,14 +364,17 @@ func (w *World) KnowsServiceAccountsOf(ns string) bool {
 func (w *World) Resources() *ResourceCatalog { return w.resources }
 
 // BindingsOf returns the bindings whose subjects include the identity
-// (by user name or by one of its groups).
+// (by user name or by one of its groups). The slice may be the world's own:
+// read it, do not modify its elements.
 func (w *World) BindingsOf(id Identity) []*Binding {
-	var out []*Binding
+	// Most identities are bound through one key (their name, or one
+	// group): its list, which holds no duplicates, is the answer as is.
+	var lists [][]*Binding
+	total := 0
 	add := func(key string) {
-		for _, b := range w.bySubject[key] {
-			if !slices.Contains(out, b) {
-				out = append(out, b)
-			}
+		if l := w.bySubject[key]; len(l) > 0 {
+			lists = append(lists, l)
+			total += len(l)
 		}
 	}
 	if id.Name != "" {
@@ -376,6 +382,22 @@ func (w *World) BindingsOf(id Identity) []*Binding {
 	}
 	for _, g := range id.Groups {
 		add("g:" + g)
+	}
+	switch len(lists) {
+	case 0:
+		return nil
+	case 1:
+		return slices.Clip(lists[0]) // callers may append, never in place
+	}
+	out := make([]*Binding, 0, total)
+	seen := make(map[*Binding]bool, total)
+	for _, l := range lists {
+		for _, b := range l {
+			if !seen[b] {
+				seen[b] = true
+				out = append(out, b)
+			}
+		}
 	}
 	return out
 }

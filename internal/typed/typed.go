@@ -274,6 +274,8 @@ func sliceFrom(sv any, dv reflect.Value) error {
 	return nil
 }
 
+var stringMap = reflect.TypeFor[map[string]string]()
+
 func mapFrom(sv any, dv reflect.Value) error {
 	dt := dv.Type()
 	m, ok := sv.(map[string]any)
@@ -284,6 +286,26 @@ func mapFrom(sv any, dv reflect.Value) error {
 		return fmt.Errorf("cannot copy map with non-assignable keys: string %v", dt.Key())
 	}
 	if m == nil {
+		return nil
+	}
+	if dt == stringMap {
+		// Labels, annotations, selectors: by far the most common map.
+		out := make(map[string]string, len(m))
+		for k, v := range m {
+			switch v := v.(type) {
+			case nil:
+				out[k] = ""
+			case string:
+				out[k] = v
+			default:
+				ev := reflect.New(dt.Elem()).Elem()
+				if err := decode(v, ev); err != nil {
+					return err
+				}
+				out[k] = ev.String()
+			}
+		}
+		dv.Set(reflect.ValueOf(out))
 		return nil
 	}
 	out := reflect.MakeMapWithSize(dt, len(m))

@@ -4,8 +4,10 @@ import (
 	"fmt"
 	"strconv"
 	"strings"
+	"sync"
 
 	corev1 "k8s.io/api/core/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	psaapi "k8s.io/pod-security-admission/api"
 	"k8s.io/pod-security-admission/policy"
 
@@ -116,22 +118,37 @@ func pssCheck(controls map[policy.CheckID]policy.Check, id policy.CheckID, loc l
 	return c, nil
 }
 
+// scratchPod is locate's working copy of a pod.
+type scratchPod struct {
+	spec corev1.PodSpec
+	meta metav1.ObjectMeta
+}
+
+var scratchPool = sync.Pool{New: func() any { return new(scratchPod) }}
+
 // locate finds the containers, volumes and pod-level fields that make fn
 // fail, by evaluating fn on the pod reduced to one of them at a time. If no
 // part fails alone, the whole pod is reported at its spec.
 func locate(fn policy.CheckPodFn, p *inventory.Pod, loc location) []check.Result {
 	var out []check.Result
 	// One scratch copy of the spec is reused for every reduced pod; the
-	// upstream functions do not keep the pointer.
-	scratch := *p.Spec
+	// upstream functions do not keep the pointer. The copies come from a
+	// pool: a failing control on every pod of a large cluster would
+	// otherwise allocate a PodSpec each time.
+	sc := scratchPool.Get().(*scratchPod)
+	defer func() {
+		*sc = scratchPod{} // drop the references into this pod
+		scratchPool.Put(sc)
+	}()
+	sc.spec, sc.meta = *p.Spec, *p.Meta
+	scratch, metaNoAnn := &sc.spec, &sc.meta
 	scratch.InitContainers, scratch.Containers, scratch.EphemeralContainers = nil, nil, nil
-	metaNoAnn := *p.Meta
 	metaNoAnn.Annotations = nil
 
 	if loc.containers {
 		// The path is built only for a failing container.
 		try := func(name, list string, i int) {
-			r := fn(&metaNoAnn, &scratch)
+			r := fn(metaNoAnn, scratch)
 			if !r.Allowed {
 				path := p.SpecPath + "." + list + "[" + strconv.Itoa(i) + "]"
 				out = append(out, check.Result{Container: name, Path: joinField(path, loc.containerField), Message: pssMessage(r)})
@@ -156,13 +173,13 @@ func locate(fn policy.CheckPodFn, p *inventory.Pod, loc location) []check.Result
 	if loc.volumes {
 		for i := range p.Spec.Volumes {
 			scratch.Volumes = p.Spec.Volumes[i : i+1]
-			if r := fn(p.Meta, &scratch); !r.Allowed {
+			if r := fn(p.Meta, scratch); !r.Allowed {
 				out = append(out, check.Result{Path: joinField(fmt.Sprintf("%s.volumes[%d]", p.SpecPath, i), loc.volumeField), Message: pssMessage(r)})
 			}
 		}
 		scratch.Volumes = nil
 	}
-	if r := fn(p.Meta, &scratch); !r.Allowed {
+	if r := fn(p.Meta, scratch); !r.Allowed {
 		path := p.SpecPath
 		if loc.pod != nil {
 			path = loc.pod(p)
