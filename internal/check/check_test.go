@@ -3,6 +3,9 @@ package check
 import (
 	"context"
 	"fmt"
+	"math/rand/v2"
+	"slices"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -272,5 +275,27 @@ func TestBaselineFilter(t *testing.T) {
 	got := Baseline{"1": true}.FilterNew([]Finding{a, b})
 	if len(got) != 1 || got[0].Check != "b" {
 		t.Errorf("FilterNew = %+v", got)
+	}
+}
+
+func TestSortWithinObjectIsStableSort(t *testing.T) {
+	rng := rand.New(rand.NewPCG(1, 2))
+	for n := range 70 {
+		fs := make([]Finding, n)
+		for i := range fs {
+			fs[i] = Finding{
+				Severity:  Severity(1 + rng.IntN(5)),
+				Check:     []string{"a", "b", "c"}[rng.IntN(3)],
+				Container: []string{"", "x"}[rng.IntN(2)],
+				Path:      []string{"", "spec", "spec.x"}[rng.IntN(3)],
+				Message:   strconv.Itoa(i), // tells equal keys apart
+			}
+		}
+		want := slices.Clone(fs)
+		slices.SortStableFunc(want, compareWithinObject)
+		sortWithinObject(fs)
+		if !slices.Equal(fs, want) {
+			t.Fatalf("%d findings: got %v, want %v", n, fs, want)
+		}
 	}
 }

@@ -354,12 +354,53 @@ func (r *Runner) evaluateInto(env *Env, obj *source.Object, out *Outcome) {
 	for _, c := range r.objectChecks[obj.Kind()] {
 		emit(c, c.Object(env, obj))
 	}
-	slices.SortFunc(out.Findings[first:], compareWithinObject)
+	sortWithinObject(out.Findings[first:])
+}
+
+// sortWithinObject sorts one object's findings by compareWithinObject.
+// Findings are large structs: the sort orders their indices and then moves
+// each finding once, instead of copying them through every comparison and
+// swap.
+func sortWithinObject(fs []Finding) {
+	if len(fs) < 2 {
+		return
+	}
+	var buf [32]int32
+	idx := buf[:0]
+	for i := range fs {
+		idx = append(idx, int32(i))
+	}
+	slices.SortFunc(idx, func(a, b int32) int {
+		if c := compareFindings(&fs[a], &fs[b]); c != 0 {
+			return c
+		}
+		return cmp.Compare(a, b) // ties keep emission order
+	})
+	// Apply the permutation in place, cycle by cycle: position j takes
+	// the finding at idx[j]; visited positions are marked -1.
+	for i := range fs {
+		if idx[i] < 0 {
+			continue
+		}
+		saved, j := fs[i], i
+		for {
+			k := int(idx[j])
+			idx[j] = -1
+			if k == i {
+				fs[j] = saved
+				break
+			}
+			fs[j] = fs[k]
+			j = k
+		}
+	}
 }
 
 // compareWithinObject orders one object's findings: worst first, then by
 // check and field path.
-func compareWithinObject(a, b Finding) int {
+func compareWithinObject(a, b Finding) int { return compareFindings(&a, &b) }
+
+func compareFindings(a, b *Finding) int {
 	if c := cmp.Compare(b.Severity, a.Severity); c != 0 {
 		return c
 	}
