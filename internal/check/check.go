@@ -80,6 +80,21 @@ type Check struct {
 	// Object (a configuration file checked as a component's and as a
 	// file given to scan).
 	Node func(env *Env, node *nodeconfig.Node) []Result
+	// Models are the shared cross-object models the check's functions
+	// read through Env.Memo (optional). A whole-inventory run builds the
+	// models of its checks side by side before evaluating objects, so that
+	// no worker waits while another builds one on first use; evaluating a
+	// single object still builds them lazily.
+	Models []*Model
+}
+
+// Model is a cross-object structure several checks share, such as the RBAC
+// world or the NetworkPolicy model.
+type Model struct {
+	Name string
+	// Build builds and memoises the model in env (through Env.Memo, so a
+	// second call, or a check's own lazy call, returns at once).
+	Build func(env *Env)
 }
 
 // ClusterFacts are what a live scan learns by asking the API server

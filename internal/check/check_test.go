@@ -7,6 +7,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -297,5 +298,55 @@ func TestSortWithinObjectIsStableSort(t *testing.T) {
 		if !slices.Equal(fs, want) {
 			t.Fatalf("%d findings: got %v, want %v", n, fs, want)
 		}
+	}
+}
+
+// TestModelsBuiltBeforeEvaluation: a whole-inventory run builds the models
+// its checks declare, each once, before any object is evaluated; a check
+// without a Build function is refused.
+func TestModelsBuiltBeforeEvaluation(t *testing.T) {
+	type key struct{ name string }
+	var builds atomic.Int32
+	model := func(name string) *Model {
+		return &Model{Name: name, Build: func(env *Env) {
+			env.Memo(key{name}, func() any { builds.Add(1); return name })
+		}}
+	}
+	a, b := model("a"), model("b")
+	var builtFirst atomic.Bool
+	var evaluated atomic.Int32
+	builtFirst.Store(true)
+	check := func(id string, models ...*Model) *Check {
+		c := podCheck(id, High, func(env *Env, _ *inventory.Pod) []Result {
+			evaluated.Add(1)
+			if builds.Load() != 2 {
+				builtFirst.Store(false)
+			}
+			return nil
+		})
+		c.Models = models
+		return c
+	}
+	reg, err := NewRegistry(check("uses-a", a), check("uses-both", a, b), check("uses-b", b))
+	if err != nil {
+		t.Fatal(err)
+	}
+	r, err := NewRunner(reg, Options{Workers: 2})
+	if err != nil {
+		t.Fatal(err)
+	}
+	res := source.ParseBytes("x.yaml", []byte(strings.Repeat(fmt.Sprintf(podYAML, "{}", "{}")+"---\n", 20)))
+	if _, err := r.Run(context.Background(), NewEnv(inventory.Build(res.Objects), Settings{})); err != nil {
+		t.Fatal(err)
+	}
+	if got := builds.Load(); got != 2 {
+		t.Errorf("models built %d times, want 2", got)
+	}
+	if evaluated.Load() == 0 || !builtFirst.Load() {
+		t.Errorf("%d evaluations; an object was evaluated before both models were built: %v", evaluated.Load(), !builtFirst.Load())
+	}
+	broken := check("broken", &Model{Name: "no build"})
+	if _, err := NewRegistry(broken); err == nil || !strings.Contains(err.Error(), "without a Build") {
+		t.Errorf("a model without Build was accepted: %v", err)
 	}
 }

@@ -56,6 +56,8 @@ func validate(c *Check) error {
 		return fmt.Errorf("check %q: exactly one of Pod, Object, Cluster and Node (which may come with Object) must be set", c.ID)
 	case c.Pod != nil && len(c.Kinds) > 0:
 		return fmt.Errorf("check %q: Kinds applies to Object checks only", c.ID)
+	case slices.ContainsFunc(c.Models, func(m *Model) bool { return m == nil || m.Build == nil }):
+		return fmt.Errorf("check %q: a model without a Build function", c.ID)
 	}
 	return nil
 }

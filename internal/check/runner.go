@@ -52,6 +52,7 @@ type Runner struct {
 	podChecks     []*Check
 	clusterChecks []*Check
 	nodeChecks    []*Check
+	models        []*Model            // of the enabled object and pod checks, distinct
 	objectChecks  map[string][]*Check // by kind; "" = every kind
 	severity      map[string]Severity
 	exemptions    []Exemption
@@ -104,6 +105,11 @@ func NewRunner(reg *Registry, opts Options) (*Runner, error) {
 		r.exemptions = opts.Config.Exemptions
 	}
 	for _, c := range enabled {
+		for _, m := range c.Models {
+			if !slices.Contains(r.models, m) {
+				r.models = append(r.models, m)
+			}
+		}
 		if c.Node != nil {
 			r.nodeChecks = append(r.nodeChecks, c)
 		}
@@ -192,6 +198,7 @@ func selectChecks(reg *Registry, opts Options) ([]*Check, error) {
 // severity, check and field path, so the report is stable without a global
 // sort.
 func (r *Runner) Run(ctx context.Context, env *Env) (*Outcome, error) {
+	r.buildModels(env)
 	objs := env.Inventory.Objects()
 	chunk := max(1, min(256, len(objs)/(r.workers*8)+1))
 	parts := make([]Outcome, (len(objs)+chunk-1)/chunk)
@@ -237,6 +244,21 @@ func (r *Runner) Run(ctx context.Context, env *Env) (*Outcome, error) {
 		total.Suppressed += p.Suppressed
 	}
 	return total, nil
+}
+
+// buildModels builds the shared models of the enabled checks side by side,
+// one goroutine each: there are a handful, a model that needs another
+// waits for it in Env.Memo, and evaluation then never stalls a worker on
+// a model another worker is building.
+func (r *Runner) buildModels(env *Env) {
+	if len(r.models) < 2 {
+		return // one model is built as fast lazily
+	}
+	var wg sync.WaitGroup
+	for _, m := range r.models {
+		wg.Go(func() { m.Build(env) })
+	}
+	wg.Wait()
 }
 
 // evaluateCluster runs the cluster-level checks when env describes a live

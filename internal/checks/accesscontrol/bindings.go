@@ -48,6 +48,7 @@ func clusterAdminBinding() *check.Check {
 			Remediation: "Bind a role with the permissions the subject needs; keep cluster-admin for break-glass accounts.",
 		},
 		Kinds: bindingKinds,
+		Models: []*check.Model{rbacWorld},
 		Object: func(env *check.Env, o *source.Object) []check.Result {
 			_, b := reportableBinding(env, o)
 			if b == nil || b.Role == nil || (b.RoleRef.Name != "cluster-admin" && !holdsEverything(b.Role)) {
@@ -82,6 +83,7 @@ func defaultServiceAccountBound() *check.Check {
 			Remediation: "Create a dedicated service account for the workload that needs the permissions and bind the role to it.",
 		},
 		Kinds: bindingKinds,
+		Models: []*check.Model{rbacWorld},
 		Object: func(env *check.Env, o *source.Object) []check.Result {
 			_, b := reportableBinding(env, o)
 			if b == nil {
@@ -112,6 +114,7 @@ func bindingMissingRole() *check.Check {
 			LiveClusterOnly: true,
 		},
 		Kinds: bindingKinds,
+		Models: []*check.Model{rbacWorld},
 		Object: func(env *check.Env, o *source.Object) []check.Result {
 			if env.Cluster == nil {
 				return nil
@@ -134,6 +137,7 @@ func bindingMissingServiceAccount() *check.Check {
 			Remediation: "Delete the subject from the binding, or create the service account it is meant for.",
 		},
 		Kinds: bindingKinds,
+		Models: []*check.Model{rbacWorld},
 		Object: func(env *check.Env, o *source.Object) []check.Result {
 			w, b := reportableBinding(env, o)
 			if b == nil {
@@ -174,6 +178,7 @@ func escalationPath() *check.Check {
 			Remediation: "Remove the permission of the first step, or the power of the identity it leads to (for example, stop binding powerful roles to service accounts of namespaces where others can create pods).",
 		},
 		Kinds: bindingKinds,
+		Models: []*check.Model{escalationGraph},
 		Object: func(env *check.Env, o *source.Object) []check.Result {
 			_, b := reportableBinding(env, o)
 			if b == nil || b.Role == nil {

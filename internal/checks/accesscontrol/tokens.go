@@ -86,6 +86,7 @@ func powerfulTokenMounted() *check.Check {
 			Description: "The pod's containers get the API token of a service account that holds dangerous permissions (reading Secrets, creating workloads, exec, bind/escalate/impersonate, nodes/proxy, …) or can escalate to cluster-admin-equivalent power: whoever compromises the container has them.",
 			Remediation: "Set automountServiceAccountToken: false unless the application calls the API, and give the service account only what the application needs.",
 		},
+		Models: []*check.Model{escalationGraph},
 		Pod: func(env *check.Env, p *inventory.Pod) []check.Result {
 			ns, sa := p.Object.Namespace(), p.ServiceAccount()
 			if v := p.Spec.AutomountServiceAccountToken; v != nil && !*v {

@@ -18,3 +18,10 @@ func worldOf(env *check.Env) *rbac.World {
 func graphOf(env *check.Env) *rbac.Graph {
 	return env.Memo(graphKey{}, func() any { return worldOf(env).Escalation(env.Inventory.Objects()) }).(*rbac.Graph)
 }
+
+// The models access-control checks declare, so a scan builds them before
+// evaluating objects.
+var (
+	rbacWorld       = &check.Model{Name: "RBAC world", Build: func(env *check.Env) { worldOf(env) }}
+	escalationGraph = &check.Model{Name: "RBAC escalation graph", Build: func(env *check.Env) { graphOf(env) }}
+)

@@ -26,6 +26,7 @@ func serviceExposedWithoutPolicy() *check.Check {
 			Remediation: "Select the Service's pods with a NetworkPolicy that allows only the Service's target ports.",
 		},
 		Kinds: []string{"Service"},
+		Models: []*check.Model{netpolModel},
 		Object: func(env *check.Env, o *source.Object) []check.Result {
 			var svc corev1.Service
 			if o.Group() != "" || typed.FromUnstructured(o.Body, &svc) != nil {
@@ -125,6 +126,7 @@ func policySelectsNothing() *check.Check {
 			CrossObject: true,
 		},
 		Kinds: []string{"NetworkPolicy"},
+		Models: []*check.Model{netpolModel},
 		Object: func(env *check.Env, o *source.Object) []check.Result {
 			np, ok := policyOf(env, o)
 			if !ok {

@@ -280,6 +280,7 @@ func meshNamespaceNotMeshed() *check.Check {
 			CrossObject: true,
 		},
 		Kinds: []string{"Namespace"},
+		Models: []*check.Model{netpolModel},
 		Object: func(env *check.Env, o *source.Object) []check.Result {
 			if o.Group() != "" {
 				return nil

@@ -27,6 +27,13 @@ const nsaNetwork = "Use network policies to isolate resources"
 
 type modelKey struct{}
 
+// netpolModel and exposedRoutes are the models network checks declare, so a
+// scan builds them before evaluating objects.
+var (
+	netpolModel   = &check.Model{Name: "NetworkPolicy model", Build: func(env *check.Env) { modelOf(env) }}
+	exposedRoutes = &check.Model{Name: "routes into workloads", Build: func(env *check.Env) { exposedWorkloads(env) }}
+)
+
 func modelOf(env *check.Env) *netpol.Model {
 	return env.Memo(modelKey{}, func() any { return netpol.FromInventory(env.Inventory) }).(*netpol.Model)
 }
@@ -132,6 +139,7 @@ func workloadNotIsolated() *check.Check {
 			CrossObject: true,
 		},
 		Kinds: workloadKinds,
+		Models: []*check.Model{netpolModel},
 		Object: func(env *check.Env, o *source.Object) []check.Result {
 			pod := env.Inventory.Pod(o)
 			if pod == nil || pod.Spec.HostNetwork || pod.IsControlPlane() {

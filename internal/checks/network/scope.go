@@ -30,6 +30,7 @@ func peerMatchesNothing() *check.Check {
 			CrossObject: true, LiveClusterOnly: true,
 		},
 		Kinds: []string{"NetworkPolicy"},
+		Models: []*check.Model{netpolModel},
 		Object: func(env *check.Env, o *source.Object) []check.Result {
 			if env.Cluster == nil {
 				return nil
@@ -77,6 +78,7 @@ func internetIngressToPrivate() *check.Check {
 			Remediation: "Allow only the address ranges that must reach these workloads (the load balancer's or the ingress controller's), or select the ingress controller with a podSelector/namespaceSelector peer.",
 		},
 		Kinds: []string{"NetworkPolicy"},
+		Models: []*check.Model{exposedRoutes},
 		Object: func(env *check.Env, o *source.Object) []check.Result {
 			np, ok := policyOf(env, o)
 			if !ok {
@@ -120,6 +122,7 @@ func hostNetworkBypass() *check.Check {
 			Description: "Pods with hostNetwork: true use the node's network namespace: NetworkPolicies that select them are not enforced by most network plugins, and their ports are reachable wherever the node is. A policy written for such a workload (a podSelector that picks it, not a namespace-wide default) gives a false sense of isolation.",
 			Remediation: "Run the workload without hostNetwork (use a Service, or hostPort only where required), or protect the node's ports with host firewall rules.",
 		},
+		Models: []*check.Model{netpolModel},
 		Pod: func(env *check.Env, pod *inventory.Pod) []check.Result {
 			if !pod.Spec.HostNetwork {
 				return nil
@@ -147,6 +150,7 @@ func routeExposesUnisolated() *check.Check {
 			CrossObject: true,
 		},
 		Kinds: []string{"Ingress", "Route", "HTTPRoute", "GRPCRoute", "TLSRoute", "TCPRoute", "UDPRoute"},
+		Models: []*check.Model{netpolModel},
 		Object: func(env *check.Env, o *source.Object) []check.Result {
 			names := netpol.RoutedServices(o)
 			if len(names) == 0 {
