@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"io"
 	"path/filepath"
+	"strconv"
 	"strings"
 
 	"github.com/kubeharden/kubeharden/internal/check"
@@ -63,16 +64,6 @@ type sarifRuleProps struct {
 	Tags             []string `json:"tags"`
 	SecuritySeverity string   `json:"security-severity"`
 	Precision        string   `json:"precision"`
-}
-
-type sarifResult struct {
-	RuleID              string            `json:"ruleId"`
-	RuleIndex           int               `json:"ruleIndex"`
-	Level               string            `json:"level"`
-	Message             sarifText         `json:"message"`
-	Locations           []sarifLocation   `json:"locations,omitempty"`
-	PartialFingerprints map[string]string `json:"partialFingerprints"`
-	Properties          map[string]any    `json:"properties,omitempty"`
 }
 
 type sarifLocation struct {
@@ -177,16 +168,18 @@ func writeSARIF(w io.Writer, r *Report) error {
 	}
 	ew.printf("{\n  \"$schema\": %q,\n  \"version\": %q,\n  \"runs\": [\n    {\n", sarifSchema, sarifVersion)
 	ew.printf("      \"tool\": %s,\n      \"invocations\": %s,\n      \"results\": [", tool, invocations)
-	for i, f := range r.Findings {
-		b, err := marshalCompact(resultOf(f, index[f.Check]))
-		if err != nil {
-			return err
+	var (
+		enc sarifResultEncoder
+		b   []byte
+	)
+	for i := range r.Findings {
+		b = b[:0]
+		if i > 0 {
+			b = append(b, ',')
 		}
-		sep := ","
-		if i == 0 {
-			sep = ""
-		}
-		ew.printf("%s\n        %s", sep, b)
+		b = append(b, "\n        "...)
+		b = enc.append(b, &r.Findings[i], index[r.Findings[i].Check])
+		ew.write(b)
 	}
 	if len(r.Findings) > 0 {
 		ew.printf("\n      ")
@@ -195,30 +188,67 @@ func writeSARIF(w io.Writer, r *Report) error {
 	return ew.err
 }
 
-func resultOf(f check.Finding, ruleIndex int) sarifResult {
-	res := sarifResult{
-		RuleID:              f.Check,
-		RuleIndex:           ruleIndex,
-		Level:               sarifLevel(f.Severity),
-		Message:             sarifText{Text: fmt.Sprintf("%s: %s", f.Object, f.Message)},
-		PartialFingerprints: map[string]string{"kubeharden/v1": f.Fingerprint},
-		Properties:          map[string]any{"severity": f.Severity.String(), "object": f.Object},
-	}
-	if f.Container != "" {
-		res.Properties["container"] = f.Container
-	}
-	if f.Path != "" {
-		res.Properties["path"] = f.Path
-	}
-	loc := sarifLocation{LogicalLocations: []sarifLogical{{FullyQualifiedName: logicalName(f), Kind: "object"}}}
+// sarifResultEncoder writes a finding's SARIF result exactly as
+// encoding/json would write resultOf's struct (compact, HTML escaping off),
+// without reflection or maps: a scan can have hundreds of thousands of
+// results. TestSARIFResultEncoderMatchesJSON holds it to encoding/json.
+type sarifResultEncoder struct {
+	file, uri string // the last artifact: a file's findings are consecutive
+}
+
+func (e *sarifResultEncoder) append(b []byte, f *check.Finding, ruleIndex int) []byte {
+	b = append(b, `{"ruleId":`...)
+	b = appendString(b, f.Check)
+	b = append(b, `,"ruleIndex":`...)
+	b = strconv.AppendInt(b, int64(ruleIndex), 10)
+	b = append(b, `,"level":`...)
+	b = appendString(b, sarifLevel(f.Severity))
+	b = append(b, `,"message":{"text":`...)
+	b = appendString(b, f.Object.String()+": "+f.Message)
+	b = append(b, `},"locations":[{`...)
 	if f.Source != nil && f.Source.File != "" && f.Source.File != "-" {
-		loc.PhysicalLocation = &sarifPhysical{ArtifactLocation: sarifArtifact{URI: artifactURI(f.Source.File)}}
-		if f.Source.Line > 0 {
-			loc.PhysicalLocation.Region = &sarifRegion{StartLine: f.Source.Line}
+		if f.Source.File != e.file {
+			e.file, e.uri = f.Source.File, artifactURI(f.Source.File)
 		}
+		b = append(b, `"physicalLocation":{"artifactLocation":{"uri":`...)
+		b = appendString(b, e.uri)
+		b = append(b, '}')
+		if f.Source.Line > 0 {
+			b = append(b, `,"region":{"startLine":`...)
+			b = strconv.AppendInt(b, int64(f.Source.Line), 10)
+			b = append(b, '}')
+		}
+		b = append(b, "},"...)
 	}
-	res.Locations = []sarifLocation{loc}
-	return res
+	b = append(b, `"logicalLocations":[{"fullyQualifiedName":`...)
+	b = appendString(b, logicalName(*f))
+	b = append(b, `,"kind":"object"}]}],"partialFingerprints":{"kubeharden/v1":`...)
+	b = appendString(b, f.Fingerprint)
+	// Properties are a map in the reference struct: keys in sorted order.
+	b = append(b, `},"properties":{`...)
+	if f.Container != "" {
+		b = append(b, `"container":`...)
+		b = appendString(b, f.Container)
+		b = append(b, ',')
+	}
+	b = append(b, `"object":{"apiVersion":`...)
+	b = appendString(b, f.Object.APIVersion)
+	b = append(b, `,"kind":`...)
+	b = appendString(b, f.Object.Kind)
+	if f.Object.Namespace != "" {
+		b = append(b, `,"namespace":`...)
+		b = appendString(b, f.Object.Namespace)
+	}
+	b = append(b, `,"name":`...)
+	b = appendString(b, f.Object.Name)
+	b = append(b, '}')
+	if f.Path != "" {
+		b = append(b, `,"path":`...)
+		b = appendString(b, f.Path)
+	}
+	b = append(b, `,"severity":`...)
+	b = appendString(b, f.Severity.String())
+	return append(b, "}}"...)
 }
 
 func ruleOf(c *check.Check) sarifRule {
