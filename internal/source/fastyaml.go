@@ -353,9 +353,8 @@ func (p *fastParser) value(rest []byte, parent int, l fastLine, inMapping bool) 
 		return nil, err
 	}
 	// A following line indented deeper than the parent continues a
-	// multi-line quoted or flow scalar: leave that to yaml.v3.
-	p.skipBlank()
-	if p.pos < len(p.lines) && p.lines[p.pos].indent > parent {
+	// multi-line flow node, or text after a comment: leave that to yaml.v3.
+	if p.deeperFollows(parent) {
 		return nil, errFallback
 	}
 	return v, nil
@@ -383,8 +382,7 @@ func (p *fastParser) plainScalar(first []byte, parent int) (any, error) {
 		end-- // trailing empty lines are not part of the scalar
 	}
 	if end == p.pos {
-		p.skipBlank()
-		if p.pos < len(p.lines) && p.lines[p.pos].indent > parent {
+		if p.deeperFollows(parent) {
 			return nil, errFallback // text after a comment inside the scalar
 		}
 		return plainBlock(first)
@@ -400,20 +398,33 @@ func (p *fastParser) plainScalar(first []byte, parent int) (any, error) {
 		if !plainContinuation(c) {
 			return nil, errFallback
 		}
-		if breaks == 0 {
-			b = append(b, ' ')
-		}
-		for range breaks {
-			b = append(b, '\n')
-		}
+		b = append(fold(b, breaks), c...)
 		breaks = 0
-		b = append(b, c...)
 	}
-	p.skipBlank()
-	if p.pos < len(p.lines) && p.lines[p.pos].indent > parent {
+	if p.deeperFollows(parent) {
 		return nil, errFallback // text after a comment inside the scalar
 	}
 	return resolvePlain(string(b))
+}
+
+// fold appends the line break between two lines of a multi-line scalar
+// with breaks empty lines between them: a space when there are none, else
+// a newline for each.
+func fold(b []byte, breaks int) []byte {
+	if breaks == 0 {
+		return append(b, ' ')
+	}
+	for range breaks {
+		b = append(b, '\n')
+	}
+	return b
+}
+
+// deeperFollows skips blank lines and reports whether the next line is
+// indented deeper than parent: text the scalar just read cannot own.
+func (p *fastParser) deeperFollows(parent int) bool {
+	p.skipBlank()
+	return p.pos < len(p.lines) && p.lines[p.pos].indent > parent
 }
 
 // quotedScalar decodes a single- or double-quoted scalar that opens in
@@ -437,12 +448,7 @@ func (p *fastParser) quotedScalar(first []byte, parent int) (any, error) {
 		if l.indent <= parent {
 			return nil, errFallback
 		}
-		if breaks == 0 {
-			b = append(b, ' ')
-		}
-		for range breaks {
-			b = append(b, '\n')
-		}
+		b = fold(b, breaks)
 		breaks = 0
 		end := closingQuote(append([]byte{q}, c...)) - 1
 		if end < 0 {
@@ -457,8 +463,7 @@ func (p *fastParser) quotedScalar(first []byte, parent int) (any, error) {
 		}
 		b = append(b, c[:end+1]...)
 		p.pos++
-		p.skipBlank()
-		if p.pos < len(p.lines) && p.lines[p.pos].indent > parent {
+		if p.deeperFollows(parent) {
 			return nil, errFallback
 		}
 		if q == '"' {
@@ -726,7 +731,7 @@ func doubleQuoted(b []byte) (any, error) {
 			return nil, errFallback
 		}
 		switch in[i] {
-		case '\\', '"', '/':
+		case '\\', '"':
 			out = append(out, in[i])
 		case 'n':
 			out = append(out, '\n')
@@ -737,6 +742,8 @@ func doubleQuoted(b []byte) (any, error) {
 		case '0':
 			out = append(out, 0)
 		default:
+			// Everything else, "\/" included (JSON's escape, which
+			// yaml.v3 rejects), is yaml.v3's to judge.
 			return nil, errFallback
 		}
 	}
