@@ -10,7 +10,6 @@ import (
 	rbacv1 "k8s.io/api/rbac/v1"
 
 	"github.com/kubeharden/kubeharden/internal/source"
-	"github.com/kubeharden/kubeharden/internal/typed"
 )
 
 // Technique is one known way to turn a permission into more power; every
@@ -266,17 +265,31 @@ func podServiceAccount(o *source.Object) (string, bool) {
 	if spec == nil {
 		return "", false
 	}
-	var ps corev1.PodSpec
-	if typed.FromUnstructured(map[string]any{"serviceAccountName": spec["serviceAccountName"], "serviceAccount": spec["serviceAccount"]}, &ps) != nil {
-		return "default", true
-	}
+	// Both fields are strings; a value of another type makes the pod spec
+	// undecodable, and the pod is then taken to run as "default".
+	name, ok := stringField(spec["serviceAccountName"])
+	deprecated, ok2 := stringField(spec["serviceAccount"])
 	switch {
-	case ps.ServiceAccountName != "":
-		return ps.ServiceAccountName, true
-	case ps.DeprecatedServiceAccount != "":
-		return ps.DeprecatedServiceAccount, true
+	case !ok || !ok2:
+		return "default", true
+	case name != "":
+		return name, true
+	case deprecated != "":
+		return deprecated, true
 	}
 	return "default", true
+}
+
+// stringField reads a string field of a decoded manifest: a string, or
+// null for none; ok is false for any other value.
+func stringField(v any) (s string, ok bool) {
+	switch v := v.(type) {
+	case nil:
+		return "", true
+	case string:
+		return v, true
+	}
+	return "", false
 }
 
 func nested(m map[string]any, keys ...string) map[string]any {

@@ -4,6 +4,8 @@ import (
 	"fmt"
 	"strings"
 	"testing"
+
+	"github.com/kubeharden/kubeharden/internal/source"
 )
 
 // escalationBase is a world with one powerful service account, ci/deployer.
@@ -171,5 +173,33 @@ subjects: [{kind: ServiceAccount, name: frontend}]
 	}
 	if _, ok := g.Reaches(Subject{Kind: "Group", Name: "system:authenticated"}); !ok {
 		t.Error("the group itself reaches")
+	}
+}
+
+func TestPodServiceAccount(t *testing.T) {
+	tests := []struct {
+		name, spec string
+		want       string
+		ok         bool
+	}{
+		{"named", "apiVersion: v1\nkind: Pod\nspec: {serviceAccountName: app}", "app", true},
+		{"deprecated field", "apiVersion: v1\nkind: Pod\nspec: {serviceAccount: old}", "old", true},
+		{"name wins", "apiVersion: v1\nkind: Pod\nspec: {serviceAccountName: app, serviceAccount: old}", "app", true},
+		{"null", "apiVersion: v1\nkind: Pod\nspec: {serviceAccountName: null}", "default", true},
+		{"not a string", "apiVersion: v1\nkind: Pod\nspec: {serviceAccountName: 3, serviceAccount: old}", "default", true},
+		{"template", "apiVersion: apps/v1\nkind: Deployment\nspec: {template: {spec: {serviceAccountName: web}}}", "web", true},
+		{"cron job", "apiVersion: batch/v1\nkind: CronJob\nspec: {jobTemplate: {spec: {template: {spec: {serviceAccountName: cron}}}}}", "cron", true},
+		{"no spec", "apiVersion: apps/v1\nkind: Deployment\nmetadata: {name: x}", "", false},
+		{"not a workload", "apiVersion: v1\nkind: ConfigMap\ndata: {serviceAccountName: x}", "", false},
+	}
+	for _, tt := range tests {
+		res := source.ParseBytes("x.yaml", []byte("metadata: {name: p}\n"+tt.spec))
+		if len(res.Objects) != 1 {
+			t.Fatalf("%s: %d objects, errors %v", tt.name, len(res.Objects), res.Errors)
+		}
+		got, ok := podServiceAccount(res.Objects[0])
+		if got != tt.want || ok != tt.ok {
+			t.Errorf("%s: got %q %v, want %q %v", tt.name, got, ok, tt.want, tt.ok)
+		}
 	}
 }

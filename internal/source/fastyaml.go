@@ -36,6 +36,7 @@ type fastParser struct {
 	lines        []fastLine
 	pos          int
 	depth        int
+	open         []int // docTable.build's stack, kept for reuse
 }
 
 // fastDecode decodes one document chunk. It returns the value (nil for an

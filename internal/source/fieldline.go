@@ -1,6 +1,7 @@
 package source
 
 import (
+	"io"
 	"os"
 	"strconv"
 	"strings"
@@ -61,15 +62,27 @@ type docTable struct {
 
 // docLines splits a document into its line table.
 func docLines(doc []byte) docTable {
-	var p fastParser
+	var t docTable
+	t.build(new(fastParser), doc)
+	return t
+}
+
+// build makes t the line table of doc, reusing p's line buffer and t's own
+// slices: a scan builds one table per document with findings.
+func (t *docTable) build(p *fastParser, doc []byte) {
+	p.lines = p.lines[:0]
 	if err := p.split(doc); err != nil {
-		return docTable{}
+		*t = docTable{keys: t.keys[:0], keyed: t.keyed[:0], ends: t.ends[:0]}
+		return
 	}
 	n := len(p.lines)
-	t := docTable{lines: p.lines, keys: make([]string, n), keyed: make([]bool, n), ends: make([]int32, n)}
+	t.lines = p.lines
+	t.keys = resize(t.keys, n)
+	t.keyed = resize(t.keyed, n)
+	t.ends = resize(t.ends, n)
 	// Lines whose block is still open, deepest last. A line k closes the
 	// open lines blockEnd would stop at k; those are always on top.
-	var open []int
+	open := p.open[:0]
 	for k, l := range p.lines {
 		if blank(l) {
 			continue
@@ -87,7 +100,17 @@ func docLines(doc []byte) docTable {
 	for _, j := range open {
 		t.ends[j] = int32(len(p.lines))
 	}
-	return t
+	p.open = open
+}
+
+// resize returns s with length n and zero elements, reusing its array.
+func resize[T any](s []T, n int) []T {
+	if cap(s) < n {
+		return make([]T, n)
+	}
+	s = s[:n]
+	clear(s)
+	return s
 }
 
 // key returns line j's mapping key. A walk visits few lines of a document,
@@ -275,32 +298,31 @@ func blockEnd(at func(int) fastLine, hi, i, ind int) int {
 }
 
 // FileLines finds field lines in the documents of one file, reading the
-// file once and splitting each document on first use. It is not safe for
-// concurrent use; the scan gives each file to one worker and drops it when
-// that file's findings are placed, so only the files in hand are in memory.
+// file once. It is not safe for concurrent use; the scan gives each file to
+// one worker and drops it when that file's findings are placed, so only the
+// files in hand are in memory. Findings come document by document, so it
+// keeps the line table of one document and reuses its buffers for the next.
 type FileLines struct {
-	file  string
-	read  bool
-	docs  []resolverDoc
-	paths map[string][]pathSegment // findings repeat paths
-}
-
-type resolverDoc struct {
-	chunk chunk
-	table docTable // split on first use
-	split bool
+	file   string
+	read   bool
+	data   []byte // the file; its buffer is reused by Reset
+	docs   []chunk
+	cur    int // the document whose table is in hand, or -1
+	table  docTable
+	parser fastParser
+	paths  map[string][]pathSegment // findings repeat paths
 }
 
 // NewFileLines returns the line finder of file; the file is read by the
 // first Line call.
 func NewFileLines(file string) *FileLines {
-	return &FileLines{file: file, paths: map[string][]pathSegment{}}
+	return &FileLines{file: file, cur: -1, paths: map[string][]pathSegment{}}
 }
 
-// Reset points f at another file, dropping the previous file's documents
-// but keeping the parsed field paths, which repeat from file to file.
+// Reset points f at another file, keeping its buffers and the parsed field
+// paths, which repeat from file to file.
 func (f *FileLines) Reset(file string) {
-	f.file, f.read, f.docs = file, false, nil
+	f.file, f.read, f.docs, f.cur = file, false, f.docs[:0], -1
 }
 
 // Line returns the line of path in the object that starts at objLine, or
@@ -310,7 +332,7 @@ func (f *FileLines) Line(objLine int, path string) int {
 	if path == "" || objLine <= 0 || f.file == "" || f.file == "-" {
 		return objLine
 	}
-	table, start, ok := f.document(objLine)
+	start, ok := f.document(objLine)
 	if !ok {
 		return objLine
 	}
@@ -319,34 +341,60 @@ func (f *FileLines) Line(objLine int, path string) int {
 		segs = splitPath(path)
 		f.paths[path] = segs
 	}
-	if l := fieldLineSegs(table, segs); l > 0 {
+	if l := fieldLineSegs(f.table, segs); l > 0 {
 		return start + l - 1
 	}
 	return objLine
 }
 
-// document returns the line table of the document that holds objLine, and
-// the document's first line.
-func (f *FileLines) document(objLine int) (docTable, int, bool) {
+// document makes the table in hand that of the document holding objLine,
+// and returns the document's first line.
+func (f *FileLines) document(objLine int) (int, bool) {
 	if !f.read {
 		f.read = true
-		if data, err := os.ReadFile(f.file); err == nil && checkText(data) == nil {
-			for c := range splitDocuments(data) {
-				f.docs = append(f.docs, resolverDoc{chunk: c})
+		var err error
+		if f.data, err = readInto(f.data[:0], f.file); err == nil && checkText(f.data) == nil {
+			for c := range splitDocuments(f.data) {
+				f.docs = append(f.docs, c)
 			}
 		}
 	}
 	for i := len(f.docs) - 1; i >= 0; i-- {
-		d := &f.docs[i]
-		if d.chunk.line > objLine {
+		if f.docs[i].line > objLine {
 			continue
 		}
-		if !d.split {
-			d.table, d.split = docLines(d.chunk.data), true
+		if i != f.cur {
+			f.table.build(&f.parser, f.docs[i].data)
+			f.cur = i
 		}
-		return d.table, d.chunk.line, true
+		return f.docs[i].line, true
 	}
-	return docTable{}, 0, false
+	return 0, false
+}
+
+// readInto reads file into buf's array when it is large enough.
+func readInto(buf []byte, file string) ([]byte, error) {
+	fh, err := os.Open(file)
+	if err != nil {
+		return buf, err
+	}
+	defer fh.Close()
+	if info, err := fh.Stat(); err == nil && int64(cap(buf)) < info.Size()+1 {
+		buf = make([]byte, 0, info.Size()+1)
+	}
+	for {
+		if len(buf) == cap(buf) {
+			buf = append(buf, 0)[:len(buf)]
+		}
+		n, err := fh.Read(buf[len(buf):cap(buf)])
+		buf = buf[:len(buf)+n]
+		if err == io.EOF {
+			return buf, nil
+		}
+		if err != nil {
+			return buf, err
+		}
+	}
 }
 
 // LineResolver finds field lines in any number of files, keeping each

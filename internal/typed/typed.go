@@ -71,8 +71,7 @@ func planFor(t reflect.Type) *plan {
 }
 
 // addFields records t's fields under their JSON names, descending into
-// inlined structs as apimachinery does (a field is inlined when its JSON
-// name is empty and it is embedded, or tagged ",inline").
+// inlined structs as apimachinery does (see jsonName).
 func addFields(into map[string][][]int, t reflect.Type, prefix []int) {
 	for i := range t.NumField() {
 		f := t.Field(i)

@@ -186,10 +186,13 @@ func servicesByName(env *check.Env) map[string]*corev1.Service {
 	return env.Memo(servicesKey{}, func() any {
 		out := map[string]*corev1.Service{}
 		for _, o := range env.Inventory.Objects() {
-			var svc corev1.Service
-			if o.Kind() == "Service" && o.Group() == "" && typed.FromUnstructured(o.Body, &svc) == nil {
+			if o.Kind() != "Service" || o.Group() != "" {
+				continue
+			}
+			svc := new(corev1.Service)
+			if typed.FromUnstructured(o.Body, svc) == nil {
 				svc.Namespace = namespaceOrDefault(o)
-				out[svc.Namespace+"/"+svc.Name] = &svc
+				out[svc.Namespace+"/"+svc.Name] = svc
 			}
 		}
 		return out
