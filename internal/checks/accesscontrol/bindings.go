@@ -47,7 +47,7 @@ func clusterAdminBinding() *check.Check {
 			Description: "A binding of cluster-admin, or of any role that allows every verb on every resource, gives its subjects complete control (of the cluster, or of the namespace for a RoleBinding). Kubernetes' own system: subjects are expected to have it.",
 			Remediation: "Bind a role with the permissions the subject needs; keep cluster-admin for break-glass accounts.",
 		},
-		Kinds: bindingKinds,
+		Kinds:  bindingKinds,
 		Models: []*check.Model{rbacWorld},
 		Object: func(env *check.Env, o *source.Object) []check.Result {
 			_, b := reportableBinding(env, o)
@@ -82,7 +82,7 @@ func defaultServiceAccountBound() *check.Check {
 			Description: "Every pod that names no service account runs as its namespace's default one; permissions granted to it are granted to all of them.",
 			Remediation: "Create a dedicated service account for the workload that needs the permissions and bind the role to it.",
 		},
-		Kinds: bindingKinds,
+		Kinds:  bindingKinds,
 		Models: []*check.Model{rbacWorld},
 		Object: func(env *check.Env, o *source.Object) []check.Result {
 			_, b := reportableBinding(env, o)
@@ -113,7 +113,7 @@ func bindingMissingRole() *check.Check {
 			Remediation:     "Delete the binding, or create the role it expects.",
 			LiveClusterOnly: true,
 		},
-		Kinds: bindingKinds,
+		Kinds:  bindingKinds,
 		Models: []*check.Model{rbacWorld},
 		Object: func(env *check.Env, o *source.Object) []check.Result {
 			if env.Cluster == nil {
@@ -136,7 +136,7 @@ func bindingMissingServiceAccount() *check.Check {
 			Description: "A binding to a missing service account waits for whoever creates an account of that name (anyone who may create service accounts in the namespace) and hands it the role. Reported where the namespace's service accounts are known: live clusters, snapshots, and inputs that contain ServiceAccounts of that namespace.",
 			Remediation: "Delete the subject from the binding, or create the service account it is meant for.",
 		},
-		Kinds: bindingKinds,
+		Kinds:  bindingKinds,
 		Models: []*check.Model{rbacWorld},
 		Object: func(env *check.Env, o *source.Object) []check.Result {
 			w, b := reportableBinding(env, o)
@@ -177,7 +177,7 @@ func escalationPath() *check.Check {
 			Description: "Through a chain of permissions (create pods → any service account of the namespace, read token Secrets, TokenRequest, impersonate, bind/escalate, nodes/proxy, mutating webhooks, client-certificate approval) the subject can gain cluster-admin-equivalent power. Reported on the binding that grants the first step; `kubeharden rbac paths` shows every path.",
 			Remediation: "Remove the permission of the first step, or the power of the identity it leads to (for example, stop binding powerful roles to service accounts of namespaces where others can create pods).",
 		},
-		Kinds: bindingKinds,
+		Kinds:  bindingKinds,
 		Models: []*check.Model{escalationGraph},
 		Object: func(env *check.Env, o *source.Object) []check.Result {
 			_, b := reportableBinding(env, o)

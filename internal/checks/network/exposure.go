@@ -25,7 +25,7 @@ func serviceExposedWithoutPolicy() *check.Check {
 			Description: "A LoadBalancer or NodePort Service reaches its pods from outside the cluster; when no NetworkPolicy selects those pods for ingress, every port they listen on is open to whatever reaches the node or load balancer, not only the Service's.",
 			Remediation: "Select the Service's pods with a NetworkPolicy that allows only the Service's target ports.",
 		},
-		Kinds: []string{"Service"},
+		Kinds:  []string{"Service"},
 		Models: []*check.Model{netpolModel},
 		Object: func(env *check.Env, o *source.Object) []check.Result {
 			var svc corev1.Service
@@ -125,7 +125,7 @@ func policySelectsNothing() *check.Check {
 			Remediation: "Fix the podSelector to match the pods' labels, or delete the policy.",
 			CrossObject: true,
 		},
-		Kinds: []string{"NetworkPolicy"},
+		Kinds:  []string{"NetworkPolicy"},
 		Models: []*check.Model{netpolModel},
 		Object: func(env *check.Env, o *source.Object) []check.Result {
 			np, ok := policyOf(env, o)

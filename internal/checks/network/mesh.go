@@ -279,7 +279,7 @@ func meshNamespaceNotMeshed() *check.Check {
 			Remediation: "Label the namespace istio-injection: enabled (or istio.io/rev), or annotate it linkerd.io/inject: enabled, and restart its workloads; or opt out explicitly if it must stay outside the mesh.",
 			CrossObject: true,
 		},
-		Kinds: []string{"Namespace"},
+		Kinds:  []string{"Namespace"},
 		Models: []*check.Model{netpolModel},
 		Object: func(env *check.Env, o *source.Object) []check.Result {
 			if o.Group() != "" {

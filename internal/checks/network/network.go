@@ -138,7 +138,7 @@ func workloadNotIsolated() *check.Check {
 			Remediation: "Select the workload with a NetworkPolicy (or a namespace default deny) and allow only the clients it serves.",
 			CrossObject: true,
 		},
-		Kinds: workloadKinds,
+		Kinds:  workloadKinds,
 		Models: []*check.Model{netpolModel},
 		Object: func(env *check.Env, o *source.Object) []check.Result {
 			pod := env.Inventory.Pod(o)

@@ -29,7 +29,7 @@ func peerMatchesNothing() *check.Check {
 			Remediation: "Fix the labels the peer selects, or remove the peer.",
 			CrossObject: true, LiveClusterOnly: true,
 		},
-		Kinds: []string{"NetworkPolicy"},
+		Kinds:  []string{"NetworkPolicy"},
 		Models: []*check.Model{netpolModel},
 		Object: func(env *check.Env, o *source.Object) []check.Result {
 			if env.Cluster == nil {
@@ -77,7 +77,7 @@ func internetIngressToPrivate() *check.Check {
 			Description: "An ingress rule allows 0.0.0.0/0 (every public address) to workloads that no LoadBalancer or NodePort Service, Ingress or Gateway route exposes: they are not meant to be public, and the rule opens them to anything that can route to the pods (a misconfigured load balancer, a peered network, hostPort).",
 			Remediation: "Allow only the address ranges that must reach these workloads (the load balancer's or the ingress controller's), or select the ingress controller with a podSelector/namespaceSelector peer.",
 		},
-		Kinds: []string{"NetworkPolicy"},
+		Kinds:  []string{"NetworkPolicy"},
 		Models: []*check.Model{exposedRoutes},
 		Object: func(env *check.Env, o *source.Object) []check.Result {
 			np, ok := policyOf(env, o)
@@ -149,7 +149,7 @@ func routeExposesUnisolated() *check.Check {
 			Remediation: "Select the backend pods with a NetworkPolicy that admits the ingress controller's namespace on the target ports only.",
 			CrossObject: true,
 		},
-		Kinds: []string{"Ingress", "Route", "HTTPRoute", "GRPCRoute", "TLSRoute", "TCPRoute", "UDPRoute"},
+		Kinds:  []string{"Ingress", "Route", "HTTPRoute", "GRPCRoute", "TLSRoute", "TCPRoute", "UDPRoute"},
 		Models: []*check.Model{netpolModel},
 		Object: func(env *check.Env, o *source.Object) []check.Result {
 			names := netpol.RoutedServices(o)
