@@ -597,7 +597,10 @@ func (p *fastParser) literal(header []byte, parent int) (any, error) {
 
 // stripComment removes a trailing " # comment" outside quotes.
 func stripComment(b []byte) []byte {
-	if len(b) > 0 && b[0] == '#' {
+	if bytes.IndexByte(b, '#') < 0 {
+		return bytes.TrimRight(b, " ") // most lines: no comment to look for
+	}
+	if b[0] == '#' {
 		return nil
 	}
 	inSingle, inDouble := false, false
