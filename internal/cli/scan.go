@@ -229,6 +229,7 @@ func runScan(cmd *cobra.Command, stdio IO, g *globalFlags, f *scanFlags, args []
 	env := check.NewEnv(inv, p.settings)
 	env.Cluster = facts
 	env.Node = nodeconfig.FromObjects(objects)
+	log.Debug("built the inventory", "pod spec errors", len(inv.PodErrors()), "elapsed", time.Since(start))
 	outcome, err := p.runner.Run(ctx, env)
 	if err != nil {
 		return err
@@ -249,6 +250,8 @@ func runScan(cmd *cobra.Command, stdio IO, g *globalFlags, f *scanFlags, args []
 	// inventory and the models are garbage while lines are resolved and the
 	// report is written.
 	pointAtFields(findings)
+	log.Debug("placed findings on their fields' lines", "elapsed", time.Since(start))
+	defer func() { log.Debug("wrote the report", "elapsed", time.Since(start)) }()
 	return p.finish(stdio, scanned, findings, errs)
 }
 
