@@ -40,13 +40,6 @@ func splitPath(path string) []pathSegment {
 	return out
 }
 
-// fieldLine returns the 1-based line, within doc, of the deepest field of
-// path that exists in the block-style document doc, or 0.
-func fieldLine(doc []byte, path string) int {
-	t := docLines(doc)
-	return fieldLineIn(t, path)
-}
-
 // docTable is a document's line table with each line's mapping key
 // ("" when the line holds none) and where its block ends, computed once per
 // document.
@@ -58,13 +51,6 @@ type docTable struct {
 	// that is not part of j's block, so a walk steps from sibling to
 	// sibling instead of over every nested line.
 	ends []int32
-}
-
-// docLines splits a document into its line table.
-func docLines(doc []byte) docTable {
-	var t docTable
-	t.build(new(fastParser), doc)
-	return t
 }
 
 // build makes t the line table of doc, reusing p's line buffer and t's own
@@ -171,14 +157,11 @@ func matchKeys(key string, segs []pathSegment, s int) int {
 	return 0
 }
 
-// fieldLineIn follows path through a document's line table without
-// modifying it. A compact sequence entry ("- name: x") is read as a mapping
-// whose first line starts at the key's column: one virtual line overrides
-// the table while the walk is inside that entry.
-func fieldLineIn(t docTable, path string) int {
-	return fieldLineSegs(t, splitPath(path))
-}
-
+// fieldLineSegs follows a field path through a document's line table and
+// returns the 1-based line, within the document, of the deepest field of
+// the path that exists, or 0. A compact sequence entry ("- name: x") is
+// read as a mapping whose first line starts at the key's column: one
+// virtual line overrides the table while the walk is inside that entry.
 func fieldLineSegs(t docTable, segs []pathSegment) int {
 	table := t.lines
 	if len(table) == 0 {

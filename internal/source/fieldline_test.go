@@ -5,6 +5,13 @@ import (
 	"testing"
 )
 
+// fieldLine is the line of path in a document on its own.
+func fieldLine(doc []byte, path string) int {
+	var t docTable
+	t.build(new(fastParser), doc)
+	return fieldLineSegs(t, splitPath(path))
+}
+
 func TestFieldLine(t *testing.T) {
 	doc := `apiVersion: apps/v1
 kind: Deployment
