@@ -41,8 +41,8 @@ func splitPath(path string) []pathSegment {
 }
 
 // docTable is a document's line table with each line's mapping key
-// ("" when the line holds none) and where its block ends, computed once per
-// document.
+// ("" when the line holds none) and where its block ends: what following a
+// field path needs, built once for all the findings of the document.
 type docTable struct {
 	lines []fastLine
 	keys  []string // filled by key on first use
