@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"os"
 	"path/filepath"
+	"runtime/debug"
 	"strings"
 	"testing"
 
@@ -409,5 +410,50 @@ func TestScanFlags(t *testing.T) {
 	loud := jsonReport(t, run(t, static, "scan", "-", "-o", "json", "--include-control-plane"))
 	if len(quiet.Findings) != 0 || len(loud.Findings) == 0 {
 		t.Errorf("control-plane pod: %d findings by default, %d with --include-control-plane", len(quiet.Findings), len(loud.Findings))
+	}
+}
+
+// TestPauseCollector: loading runs without collections under a memory limit
+// that grows with the bytes read, and the settings come back afterwards;
+// GOGC or GOMEMLIMIT in the environment leave the collector alone.
+func TestPauseCollector(t *testing.T) {
+	before := debug.SetGCPercent(100)
+	defer debug.SetGCPercent(before)
+	limitBefore := debug.SetMemoryLimit(-1)
+
+	read, resume := pauseCollector(IO{Getenv: func(string) string { return "" }})
+	if read == nil {
+		t.Fatal("no read callback")
+	}
+	read(1 << 20)
+	read(1 << 20)
+	if got, want := debug.SetMemoryLimit(-1), int64(loadingHeadroom+loadingBytesFactor*2<<20); got != want {
+		t.Errorf("memory limit while loading = %d, want %d", got, want)
+	}
+	if paused := debug.SetGCPercent(-1); paused != -1 {
+		t.Errorf("GOGC while loading = %d, want off", paused)
+	}
+	resume()
+	if got := debug.SetGCPercent(100); got != 100 {
+		t.Errorf("GOGC after loading = %d, want 100", got)
+	}
+	if got := debug.SetMemoryLimit(-1); got != limitBefore {
+		t.Errorf("memory limit after loading = %d, want %d", got, limitBefore)
+	}
+
+	for _, env := range []string{"GOGC", "GOMEMLIMIT"} {
+		read, resume := pauseCollector(IO{Getenv: func(k string) string {
+			if k == env {
+				return "200"
+			}
+			return ""
+		}})
+		if read != nil {
+			t.Errorf("%s set: the collector was paused", env)
+		}
+		resume()
+		if got := debug.SetGCPercent(100); got != 100 {
+			t.Errorf("%s set: GOGC changed to %d", env, got)
+		}
 	}
 }

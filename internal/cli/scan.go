@@ -7,6 +7,7 @@ import (
 	"log/slog"
 	"os"
 	"runtime"
+	"runtime/debug"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -174,8 +175,48 @@ func (f *scanFlags) load(ctx context.Context, stdio IO, log *slog.Logger, maxSiz
 		o := f.clusterFlags.options(stdio.Err, stdio.ErrIsTerminal)
 		co = &o
 	}
-	return loadInputs(ctx, log, source.Options{MaxFileSize: maxSize, Stdin: stdio.In, Helm: f.helm}, args, f.snapshot, co)
+	opts := source.Options{MaxFileSize: maxSize, Stdin: stdio.In, Helm: f.helm}
+	if co == nil && f.snapshot == "" {
+		var resume func()
+		opts.Read, resume = pauseCollector(stdio)
+		defer resume()
+	}
+	return loadInputs(ctx, log, opts, args, f.snapshot, co)
 }
+
+// pauseCollector turns the garbage collector off while files are read,
+// unless the environment sets GOGC or GOMEMLIMIT. Nearly everything loading
+// allocates stays live (the decoded objects), so collecting during it marks
+// the same objects again and again: on the real-world corpus it was a
+// tenth of the CPU. A soft memory limit keeps the collector on call:
+// loadingHeadroom plus loadingBytesFactor times the bytes read so far,
+// well above what decoding them takes, raised by read (which the loader
+// calls as it reads each file). resume restores the previous settings.
+// The settings are the process's: a scan is one command per process (and
+// tests run scans one at a time).
+func pauseCollector(stdio IO) (read func(bytes int64), resume func()) {
+	if stdio.Getenv("GOGC") != "" || stdio.Getenv("GOMEMLIMIT") != "" {
+		return nil, func() {}
+	}
+	var total atomic.Int64
+	percent := debug.SetGCPercent(-1)
+	limit := debug.SetMemoryLimit(loadingHeadroom)
+	read = func(n int64) {
+		debug.SetMemoryLimit(loadingHeadroom + loadingBytesFactor*total.Add(n))
+	}
+	return read, func() {
+		debug.SetGCPercent(percent)
+		debug.SetMemoryLimit(limit)
+	}
+}
+
+// The memory limit while loading: decoded objects take 3 to 6 times their
+// YAML on the corpora measured (docs/performance.md), parsing garbage about
+// as much again.
+const (
+	loadingHeadroom    = 512 << 20
+	loadingBytesFactor = 16
+)
 
 // loadInputs reads paths (with opts), a snapshot file and the live cluster
 // cluster describes (when not nil), in that order.

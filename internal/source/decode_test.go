@@ -6,6 +6,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 )
@@ -282,5 +283,34 @@ func TestHelmTemplateOnStdin(t *testing.T) {
 	res = ParseBytes("rendered.yaml", []byte(stream))
 	if res.Objects[1].Source != (Position{File: "rendered.yaml", Line: 8}) {
 		t.Errorf("file source = %v", res.Objects[1].Source)
+	}
+}
+
+// TestLoadReportsBytesRead: Options.Read hears of every file and of
+// standard input as they are read, refused files excepted.
+func TestLoadReportsBytesRead(t *testing.T) {
+	dir := t.TempDir()
+	docs := map[string]string{
+		"a.yaml":   "apiVersion: v1\nkind: Pod\nmetadata: {name: a}\n",
+		"b/c.yaml": "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: c}\n",
+		"big.yaml": "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: big}\ndata: {x: " + strings.Repeat("a", 300) + "}\n",
+	}
+	for name, content := range docs {
+		p := filepath.Join(dir, name)
+		if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(p, []byte(content), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	stdin := "apiVersion: v1\nkind: Pod\nmetadata: {name: s}\n"
+	var total atomic.Int64
+	res := Load(context.Background(), Options{MaxFileSize: 200, Stdin: strings.NewReader(stdin), Read: func(n int64) { total.Add(n) }}, dir, "-")
+	if len(res.Objects) != 3 || len(res.Errors) != 1 {
+		t.Fatalf("objects %d, errors %v", len(res.Objects), res.Errors)
+	}
+	if want := int64(len(docs["a.yaml"]) + len(docs["b/c.yaml"]) + len(stdin)); total.Load() != want {
+		t.Errorf("reported %d bytes read, want %d (big.yaml is refused unread)", total.Load(), want)
 	}
 }

@@ -30,6 +30,9 @@ type Options struct {
 	Stdin io.Reader
 	// Helm holds the values and release settings for Helm charts.
 	Helm HelmOptions
+	// Read, when set, is told the size of each file (and of standard
+	// input) as it is read, from the loading workers at once.
+	Read func(bytes int64)
 }
 
 // Result is everything loaded: objects in a deterministic order (input
@@ -238,6 +241,7 @@ func run(ctx context.Context, opts Options, t task, fast *fastParser) taskResult
 		if err != nil {
 			return failed("-", err)
 		}
+		opts.reported(len(data))
 		return parseWith(fast, "-", data, false)
 	case taskHelm:
 		return renderHelm(ctx, opts, t.path)
@@ -248,7 +252,14 @@ func run(ctx context.Context, opts Options, t task, fast *fastParser) taskResult
 		if err != nil {
 			return failed(t.path, err)
 		}
+		opts.reported(len(data))
 		return parseWith(fast, t.path, data, t.walked)
+	}
+}
+
+func (o Options) reported(n int) {
+	if o.Read != nil {
+		o.Read(int64(n))
 	}
 }
 
