@@ -180,6 +180,14 @@ type Finding struct {
 	Fingerprint string      `json:"fingerprint"`
 }
 
+// File is the file the finding's object was read from, or "".
+func (f *Finding) File() string {
+	if f.Source == nil {
+		return ""
+	}
+	return f.Source.File
+}
+
 // Source is where the object (or the field) was read from.
 type Source struct {
 	File string `json:"file"`

@@ -325,9 +325,9 @@ func pointAtFields(findings []check.Finding) {
 	type run struct{ start, end int }
 	var runs []run
 	for i := 0; i < len(findings); {
-		file := sourceFile(findings[i])
+		file := findings[i].File()
 		j := i + 1
-		for j < len(findings) && sourceFile(findings[j]) == file {
+		for j < len(findings) && findings[j].File() == file {
 			j++
 		}
 		if file != "" {
@@ -346,7 +346,7 @@ func pointAtFields(findings []check.Finding) {
 					return
 				}
 				r := runs[k]
-				lines.Reset(sourceFile(findings[r.start]))
+				lines.Reset(findings[r.start].File())
 				for i := r.start; i < r.end; i++ {
 					// Each finding has its own Source (the runner makes
 					// one per finding) and is in one run.
@@ -358,13 +358,6 @@ func pointAtFields(findings []check.Finding) {
 		})
 	}
 	wg.Wait()
-}
-
-func sourceFile(f check.Finding) string {
-	if f.Source == nil {
-		return ""
-	}
-	return f.Source.File
 }
 
 // clusterFacts turns what the cluster source learned into the facts

@@ -146,14 +146,7 @@ func objectGroups(fs []check.Finding) [][]check.Finding {
 }
 
 func sameObject(a, b check.Finding) bool {
-	return a.Object == b.Object && sourceFile(a) == sourceFile(b)
-}
-
-func sourceFile(f check.Finding) string {
-	if f.Source == nil {
-		return ""
-	}
-	return f.Source.File
+	return a.Object == b.Object && a.File() == b.File()
 }
 
 func location(f check.Finding) string {

@@ -42,7 +42,7 @@ func writeTable(w io.Writer, r *Report, opts Options) error {
 	for _, group := range objectGroups(r.Findings) {
 		head := group[0]
 		title := head.Object.String()
-		if f := sourceFile(head); f != "" {
+		if f := head.File(); f != "" {
 			title += "  " + paint(ansiDim, f)
 		}
 		ew.printf("%s\n", paint(ansiBold, title))

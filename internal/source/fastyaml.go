@@ -316,9 +316,6 @@ func (p *fastParser) sequence(ind int) ([]any, error) {
 // following lines for nested blocks and block scalars. parent is the
 // indentation of the mapping or sequence that holds the value.
 func (p *fastParser) value(rest []byte, parent int, l fastLine, inMapping bool) (any, error) {
-	// A comment ends a plain scalar: a deeper line after it is not a
-	// continuation.
-	commented := len(bytes.TrimRight(l.content, " ")) != len(stripComment(l.content))
 	rest = stripComment(rest)
 	if len(rest) == 0 {
 		return p.nested(parent, inMapping)
@@ -344,7 +341,9 @@ func (p *fastParser) value(rest []byte, parent int, l fastLine, inMapping bool) 
 	case '>', '&', '*', '!', '%', '@', '`', ',', ']', '}', '#':
 		return nil, errFallback
 	default:
-		if commented {
+		// A comment ends a plain scalar: a deeper line after it is not a
+		// continuation.
+		if len(bytes.TrimRight(l.content, " ")) != len(stripComment(l.content)) {
 			v, err = plainBlock(rest)
 			break
 		}

@@ -1,8 +1,7 @@
 package source
 
 import (
-	"io"
-	"os"
+	"math"
 	"strconv"
 	"strings"
 	"sync"
@@ -335,10 +334,13 @@ func (f *FileLines) Line(objLine int, path string) int {
 func (f *FileLines) document(objLine int) (int, bool) {
 	if !f.read {
 		f.read = true
-		var err error
-		if f.data, err = readInto(f.data[:0], f.file); err == nil && checkText(f.data) == nil {
-			for c := range splitDocuments(f.data) {
-				f.docs = append(f.docs, c)
+		// No size limit here: the file was accepted when it was loaded.
+		if data, err := readFile(f.file, math.MaxInt64/2, f.data[:0]); err == nil {
+			f.data = data
+			if checkText(data) == nil {
+				for c := range splitDocuments(data) {
+					f.docs = append(f.docs, c)
+				}
 			}
 		}
 	}
@@ -353,31 +355,6 @@ func (f *FileLines) document(objLine int) (int, bool) {
 		return f.docs[i].line, true
 	}
 	return 0, false
-}
-
-// readInto reads file into buf's array when it is large enough.
-func readInto(buf []byte, file string) ([]byte, error) {
-	fh, err := os.Open(file)
-	if err != nil {
-		return buf, err
-	}
-	defer fh.Close()
-	if info, err := fh.Stat(); err == nil && int64(cap(buf)) < info.Size()+1 {
-		buf = make([]byte, 0, info.Size()+1)
-	}
-	for {
-		if len(buf) == cap(buf) {
-			buf = append(buf, 0)[:len(buf)]
-		}
-		n, err := fh.Read(buf[len(buf):cap(buf)])
-		buf = buf[:len(buf)+n]
-		if err == io.EOF {
-			return buf, nil
-		}
-		if err != nil {
-			return buf, err
-		}
-	}
 }
 
 // LineResolver finds field lines in any number of files, keeping each

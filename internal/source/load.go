@@ -90,10 +90,9 @@ func Load(ctx context.Context, opts Options, paths ...string) *Result {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			// One parser per worker: its line table is reused file to file.
-			fast := new(fastParser)
+			var s scratch
 			for i := range next {
-				results[i] = run(ctx, opts, tasks[i], fast)
+				results[i] = run(ctx, opts, tasks[i], &s)
 			}
 		}()
 	}
@@ -228,7 +227,15 @@ func fileExists(p string) bool {
 	return err == nil && info.Mode().IsRegular()
 }
 
-func run(ctx context.Context, opts Options, t task, fast *fastParser) taskResult {
+// scratch is what a loading worker reuses from file to file: the file
+// buffer and the fast parser's line table. Decoded values never point into
+// either (every string is a copy).
+type scratch struct {
+	fast fastParser
+	buf  []byte
+}
+
+func run(ctx context.Context, opts Options, t task, s *scratch) taskResult {
 	if ctx.Err() != nil {
 		return taskResult{}
 	}
@@ -242,18 +249,21 @@ func run(ctx context.Context, opts Options, t task, fast *fastParser) taskResult
 			return failed("-", err)
 		}
 		opts.reported(len(data))
-		return parseWith(fast, "-", data, false)
+		return parseWith(&s.fast, "-", data, false)
 	case taskHelm:
 		return renderHelm(ctx, opts, t.path)
 	case taskKustomize:
 		return buildKustomize(opts, t.path)
 	default:
-		data, err := readFile(t.path, opts.MaxFileSize)
+		data, err := readFile(t.path, opts.MaxFileSize, s.buf[:0])
 		if err != nil {
 			return failed(t.path, err)
 		}
+		if cap(data) <= 1<<24 {
+			s.buf = data // one huge file should not pin its buffer
+		}
 		opts.reported(len(data))
-		return parseWith(fast, t.path, data, t.walked)
+		return parseWith(&s.fast, t.path, data, t.walked)
 	}
 }
 
@@ -306,7 +316,9 @@ func ParseBytes(name string, data []byte) *Result {
 	return &Result{Objects: r.objects, Errors: r.errors}
 }
 
-func readFile(path string, limit int64) ([]byte, error) {
+// readFile reads path, refusing it when it is larger than limit, into
+// buf's array when that is large enough.
+func readFile(path string, limit int64, buf []byte) ([]byte, error) {
 	f, err := os.Open(path)
 	if err != nil {
 		return nil, errors.Unwrap(err)
@@ -324,7 +336,10 @@ func readFile(path string, limit int64) ([]byte, error) {
 	}
 	// Read exactly the size stat reported (plus one byte to notice a file
 	// that grew): no buffer regrowth for the common case.
-	data := make([]byte, info.Size()+1)
+	if int64(cap(buf)) < info.Size()+1 {
+		buf = make([]byte, 0, info.Size()+1)
+	}
+	data := buf[:info.Size()+1]
 	n, err := io.ReadFull(f, data)
 	switch {
 	case errors.Is(err, io.ErrUnexpectedEOF) || errors.Is(err, io.EOF):

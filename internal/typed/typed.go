@@ -17,6 +17,7 @@ package typed
 
 import (
 	"encoding/json"
+	"errors"
 	"fmt"
 	"math"
 	"reflect"
@@ -140,7 +141,7 @@ func decode(sv any, dv reflect.Value) error {
 	return fmt.Errorf("unrecognized type: %v", dt.Kind())
 }
 
-var errNotScalar = fmt.Errorf("not a scalar conversion")
+var errNotScalar = errors.New("not a scalar conversion")
 
 // scalar assigns sv to a destination of basic kind k, with apimachinery's
 // rules: same kinds assign, integers convert to any number, floats to
