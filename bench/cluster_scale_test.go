@@ -81,7 +81,7 @@ func TestClusterScale(t *testing.T) {
 	t.Logf("created %d objects in %v", created.Load(), time.Since(start).Round(time.Second))
 
 	bin := filepath.Join(t.TempDir(), "kubeharden")
-	if out, err := exec.Command("go", "build", "-o", bin, "../cmd/kubeharden").CombinedOutput(); err != nil {
+	if out, err := exec.Command("go", "build", "-tags", releaseTags, "-o", bin, "../cmd/kubeharden").CombinedOutput(); err != nil {
 		t.Fatalf("build: %v\n%s", err, out)
 	}
 	for _, format := range []string{"table", "json"} {

@@ -109,13 +109,18 @@ func workDir(work, prefix string) (dir string, cleanup func(), err error) {
 	return dir, func() { os.RemoveAll(dir) }, nil
 }
 
+// releaseTags are the build tags of a release binary (see the README):
+// kustomize without Go plugin support, so that Go's plugin package, which
+// exports every symbol and keeps every method, stays out of the binary.
+const releaseTags = "kustomize_disable_go_plugin_support"
+
 // buildBinary builds kubeharden into work unless bin names one.
 func buildBinary(ctx context.Context, bin, work string) (string, error) {
 	if bin != "" {
 		return bin, nil
 	}
 	bin = filepath.Join(work, "kubeharden")
-	build := exec.CommandContext(ctx, "go", "build", "-o", bin, "./cmd/kubeharden")
+	build := exec.CommandContext(ctx, "go", "build", "-tags", releaseTags, "-o", bin, "./cmd/kubeharden")
 	build.Stdout, build.Stderr = os.Stderr, os.Stderr
 	if err := build.Run(); err != nil {
 		return "", fmt.Errorf("building kubeharden: %w", err)
