@@ -403,12 +403,13 @@ func TestOracleAgainstAPIServer(t *testing.T) {
 					allowedCount.Add(1)
 				}
 				got, _ := w.Allowed(q.id, q.req)
+				allows := w.AccessOf(q.id).Allows(q.req)
 				whoCan := slices.ContainsFunc(w.WhoCan(q.req, false), func(a Answer) bool { return a.Subject.Matches(q.id) })
-				if got != want || whoCan != want {
+				if got != want || allows != want || whoCan != want {
 					disagree.Add(1)
 					mu.Lock()
 					if len(failures) < 20 {
-						failures = append(failures, fmt.Sprintf("%s %v asks %s: server %v, Allowed %v, WhoCan %v (%s)", q.id.Name, q.id.Groups, q.req, want, got, whoCan, resp.Status.Reason))
+						failures = append(failures, fmt.Sprintf("%s %v asks %s: server %v, Allowed %v, Access.Allows %v, WhoCan %v (%s)", q.id.Name, q.id.Groups, q.req, want, got, allows, whoCan, resp.Status.Reason))
 					}
 					mu.Unlock()
 				}

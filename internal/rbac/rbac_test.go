@@ -190,6 +190,38 @@ func TestAllowedMirrorsAuthorizer(t *testing.T) {
 	}
 }
 
+func TestAccessAllowsAgreesWithAllowed(t *testing.T) {
+	w, _ := world(t, sample)
+	ids := []Identity{
+		IdentityOf(Subject{Kind: "User", Name: "alice"}),
+		{Name: "bob", Groups: []string{"sre"}},
+		IdentityOf(Subject{Kind: "ServiceAccount", Namespace: "shop", Name: "web"}),
+		{Name: "root", Groups: []string{GroupMasters}},
+		{Name: "nobody"},
+	}
+	allowed := 0
+	for _, id := range ids {
+		access := w.AccessOf(id)
+		for _, verb := range []string{"get", "list", "create", "delete", "escalate"} {
+			for _, res := range []string{"secrets", "pods", "pods/exec", "nodes", "clusterroles"} {
+				for _, ns := range []string{"", "shop", "other"} {
+					req := Request{Verb: verb, Resource: res, Namespace: ns}
+					want, _ := w.Allowed(id, req)
+					if got := access.Allows(req); got != want {
+						t.Errorf("%s %v %s: Access.Allows %v, Allowed %v", id.Name, id.Groups, req, got, want)
+					}
+					if want {
+						allowed++
+					}
+				}
+			}
+		}
+	}
+	if allowed == 0 {
+		t.Fatal("no question was allowed: the comparison shows nothing")
+	}
+}
+
 func TestAggregationConverges(t *testing.T) {
 	w, _ := world(t, `
 apiVersion: rbac.authorization.k8s.io/v1

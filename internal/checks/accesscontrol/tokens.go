@@ -52,6 +52,7 @@ func powersOf(env *check.Env, risks []permissionRisk, s rbac.Subject) []string {
 // powers lists the dangerous permission classes an identity holds
 // (cluster-wide or in namespace ns), by title.
 func powers(w *rbac.World, risks []permissionRisk, id rbac.Identity, ns string) []string {
+	access := w.AccessOf(id)
 	var out []string
 	for _, risk := range risks {
 		if risk.Severity < check.High {
@@ -59,10 +60,10 @@ func powers(w *rbac.World, risks []permissionRisk, id rbac.Identity, ns string) 
 		}
 		for _, q := range risk.requests {
 			q.Namespace = ""
-			ok, _ := w.Allowed(id, q)
+			ok := access.Allows(q)
 			if !ok && w.Resources().Namespaced(q.APIGroup, q.Resource) {
 				q.Namespace = ns
-				ok, _ = w.Allowed(id, q)
+				ok = access.Allows(q)
 			}
 			if ok {
 				scope := "cluster-wide"
