@@ -246,6 +246,18 @@ func (r *Runner) Run(ctx context.Context, env *Env) (*Outcome, error) {
 	return total, nil
 }
 
+// BuildModels builds the shared models of the enabled checks in env now
+// (Run does it first anyway): for a caller that wants them built at a
+// moment of its choosing, such as scan, which builds them while the
+// collector is paused.
+func (r *Runner) BuildModels(env *Env) {
+	var wg sync.WaitGroup
+	for _, m := range r.models {
+		wg.Go(func() { m.Build(env) })
+	}
+	wg.Wait()
+}
+
 // buildModels builds the shared models of the enabled checks side by side,
 // one goroutine each: there are a handful, a model that needs another
 // waits for it in Env.Memo, and evaluation then never stalls a worker on
@@ -254,11 +266,7 @@ func (r *Runner) buildModels(env *Env) {
 	if len(r.models) < 2 {
 		return // one model is built as fast lazily
 	}
-	var wg sync.WaitGroup
-	for _, m := range r.models {
-		wg.Go(func() { m.Build(env) })
-	}
-	wg.Wait()
+	r.BuildModels(env)
 }
 
 // evaluateCluster runs the cluster-level checks when env describes a live

@@ -414,7 +414,8 @@ func TestScanFlags(t *testing.T) {
 }
 
 // TestPauseCollector: loading runs without collections under a memory limit
-// that grows with the bytes read, and the settings come back afterwards;
+// that grows with the bytes read, and the settings come back afterwards,
+// once;
 // GOGC or GOMEMLIMIT in the environment leave the collector alone.
 func TestPauseCollector(t *testing.T) {
 	before := debug.SetGCPercent(100)
@@ -439,6 +440,11 @@ func TestPauseCollector(t *testing.T) {
 	}
 	if got := debug.SetMemoryLimit(-1); got != limitBefore {
 		t.Errorf("memory limit after loading = %d, want %d", got, limitBefore)
+	}
+	debug.SetGCPercent(50)
+	resume() // scan defers a second call for its early returns
+	if got := debug.SetGCPercent(100); got != 50 {
+		t.Errorf("a second resume changed GOGC to %d", got)
 	}
 
 	for _, env := range []string{"GOGC", "GOMEMLIMIT"} {

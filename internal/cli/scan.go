@@ -169,26 +169,23 @@ func (f *scanFlags) plan(stdio IO, log *slog.Logger) (*scanPlan, error) {
 
 // load reads every input the command names: paths, a snapshot, the live
 // cluster. Facts about the cluster come from the snapshot or the cluster.
-func (f *scanFlags) load(ctx context.Context, stdio IO, log *slog.Logger, maxSize int64, args []string) (*source.Result, *check.ClusterFacts, error) {
+// read, when not nil, is told the size of each file as it is read.
+func (f *scanFlags) load(ctx context.Context, stdio IO, log *slog.Logger, maxSize int64, args []string, read func(int64)) (*source.Result, *check.ClusterFacts, error) {
 	var co *source.ClusterOptions
 	if f.cluster {
 		o := f.clusterFlags.options(stdio.Err, stdio.ErrIsTerminal)
 		co = &o
 	}
-	opts := source.Options{MaxFileSize: maxSize, Stdin: stdio.In, Helm: f.helm}
-	if co == nil && f.snapshot == "" {
-		var resume func()
-		opts.Read, resume = pauseCollector(stdio)
-		defer resume()
-	}
+	opts := source.Options{MaxFileSize: maxSize, Stdin: stdio.In, Helm: f.helm, Read: read}
 	return loadInputs(ctx, log, opts, args, f.snapshot, co)
 }
 
-// pauseCollector turns the garbage collector off while files are read,
-// unless the environment sets GOGC or GOMEMLIMIT. Nearly everything loading
-// allocates stays live (the decoded objects), so collecting during it marks
-// the same objects again and again: on the real-world corpus it was a
-// tenth of the CPU. A soft memory limit keeps the collector on call:
+// pauseCollector turns the garbage collector off while files are read and
+// the inventory and models are built from them, unless the environment
+// sets GOGC or GOMEMLIMIT. Nearly everything those steps allocate stays
+// live (the decoded objects, their typed pod views, the models), so
+// collecting during them marks the same objects again and again: on the
+// real-world corpus it was a tenth of the CPU. A soft memory limit keeps the collector on call:
 // loadingHeadroom plus loadingBytesFactor times the bytes read so far,
 // well above what decoding them takes, raised by read (which the loader
 // calls as it reads each file). resume restores the previous settings.
@@ -204,9 +201,12 @@ func pauseCollector(stdio IO) (read func(bytes int64), resume func()) {
 	read = func(n int64) {
 		debug.SetMemoryLimit(loadingHeadroom + loadingBytesFactor*total.Add(n))
 	}
+	var once sync.Once
 	return read, func() {
-		debug.SetGCPercent(percent)
-		debug.SetMemoryLimit(limit)
+		once.Do(func() {
+			debug.SetGCPercent(percent)
+			debug.SetMemoryLimit(limit)
+		})
 	}
 }
 
@@ -260,7 +260,13 @@ func runScan(cmd *cobra.Command, stdio IO, g *globalFlags, f *scanFlags, args []
 	}
 
 	start := time.Now()
-	loaded, facts, err := f.load(ctx, stdio, log, p.maxSize, args)
+	var read func(int64)
+	resume := func() {}
+	if !f.cluster && f.snapshot == "" {
+		read, resume = pauseCollector(stdio)
+	}
+	defer resume() // on an early return; a second call does nothing
+	loaded, facts, err := f.load(ctx, stdio, log, p.maxSize, args, read)
 	if err != nil {
 		return err
 	}
@@ -270,7 +276,9 @@ func runScan(cmd *cobra.Command, stdio IO, g *globalFlags, f *scanFlags, args []
 	env := check.NewEnv(inv, p.settings)
 	env.Cluster = facts
 	env.Node = nodeconfig.FromObjects(objects)
-	log.Debug("built the inventory", "pod spec errors", len(inv.PodErrors()), "elapsed", time.Since(start))
+	p.runner.BuildModels(env)
+	resume()
+	log.Debug("built the inventory and models", "pod spec errors", len(inv.PodErrors()), "elapsed", time.Since(start))
 	outcome, err := p.runner.Run(ctx, env)
 	if err != nil {
 		return err
