@@ -110,10 +110,11 @@ func pssCheck(controls map[policy.CheckID]policy.Check, id policy.CheckID, loc l
 		if fn == nil {
 			return nil
 		}
-		if fn(p.Meta, p.Spec).Allowed {
+		whole := fn(p.Meta, p.Spec)
+		if whole.Allowed {
 			return nil
 		}
-		return locate(fn, p, loc)
+		return locate(fn, whole, p, loc)
 	}
 	return c, nil
 }
@@ -128,8 +129,9 @@ var scratchPool = sync.Pool{New: func() any { return new(scratchPod) }}
 
 // locate finds the containers, volumes and pod-level fields that make fn
 // fail, by evaluating fn on the pod reduced to one of them at a time. If no
-// part fails alone, the whole pod is reported at its spec.
-func locate(fn policy.CheckPodFn, p *inventory.Pod, loc location) []check.Result {
+// part fails alone, the whole pod is reported at its spec. whole is fn's
+// verdict on the whole pod.
+func locate(fn policy.CheckPodFn, whole policy.CheckResult, p *inventory.Pod, loc location) []check.Result {
 	var out []check.Result
 	// One scratch copy of the spec is reused for every reduced pod; the
 	// upstream functions do not keep the pointer. The copies come from a
@@ -146,9 +148,16 @@ func locate(fn policy.CheckPodFn, p *inventory.Pod, loc location) []check.Result
 	metaNoAnn.Annotations = nil
 
 	if loc.containers {
+		// A pod with a single container and no annotations reduced to
+		// that container is the whole pod: its verdict is known.
+		single := len(p.Meta.Annotations) == 0 &&
+			len(p.Spec.InitContainers)+len(p.Spec.Containers)+len(p.Spec.EphemeralContainers) == 1
 		// The path is built only for a failing container.
 		try := func(name, list string, i int) {
-			r := fn(metaNoAnn, scratch)
+			r := whole
+			if !single {
+				r = fn(metaNoAnn, scratch)
+			}
 			if !r.Allowed {
 				path := p.SpecPath + "." + list + "[" + strconv.Itoa(i) + "]"
 				out = append(out, check.Result{Container: name, Path: joinField(path, loc.containerField), Message: pssMessage(r)})
@@ -196,7 +205,7 @@ func locate(fn policy.CheckPodFn, p *inventory.Pod, loc location) []check.Result
 		out = append(kept, podResult)
 	}
 	if len(out) == 0 {
-		out = append(out, check.Result{Path: p.SpecPath, Message: pssMessage(fn(p.Meta, p.Spec))})
+		out = append(out, check.Result{Path: p.SpecPath, Message: pssMessage(whole)})
 	}
 	return out
 }
