@@ -298,7 +298,7 @@ func parseWith(fast *fastParser, file string, data []byte, lenient bool) taskRes
 				// helm template output on stdin: point at the template.
 				pos = Position{File: o.template, Line: o.templateLine}
 			}
-			r.objects = append(r.objects, &Object{Body: o.body, Source: pos, Doc: doc, Item: o.item})
+			r.objects = append(r.objects, NewObject(o.body, pos, doc, o.item))
 		},
 		func(e documentError) {
 			src := file

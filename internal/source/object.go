@@ -36,13 +36,36 @@ type Object struct {
 	Doc int
 	// Item is the index inside a List document, or -1.
 	Item int
+
+	// apiVersion and kind as NewObject read them from Body, once: they
+	// are asked for all the time (dispatch, indexes, every finding), and
+	// an object's type never changes. An Object written as a literal has
+	// hasType false and reads Body each time.
+	apiVersion, kind string
+	hasType          bool
+}
+
+// NewObject returns the object for body, read from src.
+func NewObject(body map[string]any, src Position, doc, item int) *Object {
+	return &Object{Body: body, Source: src, Doc: doc, Item: item,
+		apiVersion: str(body["apiVersion"]), kind: str(body["kind"]), hasType: true}
 }
 
 // APIVersion returns apiVersion, or "".
-func (o *Object) APIVersion() string { return str(o.Body["apiVersion"]) }
+func (o *Object) APIVersion() string {
+	if o.hasType {
+		return o.apiVersion
+	}
+	return str(o.Body["apiVersion"])
+}
 
 // Kind returns kind, or "".
-func (o *Object) Kind() string { return str(o.Body["kind"]) }
+func (o *Object) Kind() string {
+	if o.hasType {
+		return o.kind
+	}
+	return str(o.Body["kind"])
+}
 
 // Group returns the API group of apiVersion ("" for the core group).
 func (o *Object) Group() string {
