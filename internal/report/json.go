@@ -189,24 +189,26 @@ func appendInner(b []byte, key, value string, last bool) []byte {
 }
 
 // appendString quotes s as encoding/json does without HTML escaping:
-// printable ASCII directly (escaping '"' and '\\'), anything else through
-// encoding/json itself.
+// printable ASCII directly, in runs (escaping '"' and '\\'), anything else
+// through encoding/json itself.
 func appendString(b []byte, s string) []byte {
+	mark := len(b)
+	b = append(b, '"')
+	start := 0
 	for i := 0; i < len(s); i++ {
-		if c := s[i]; c < 0x20 || c >= 0x7f {
+		switch c := s[i]; {
+		case c < 0x20 || c >= 0x7f:
 			enc, err := marshalNoEscape(s, "")
 			if err != nil {
-				return append(b, `""`...)
+				return append(b[:mark], `""`...)
 			}
-			return append(b, enc...)
+			return append(b[:mark], enc...)
+		case c == '"' || c == '\\':
+			b = append(b, s[start:i]...)
+			b = append(b, '\\', c)
+			start = i + 1
 		}
 	}
-	b = append(b, '"')
-	for i := 0; i < len(s); i++ {
-		if c := s[i]; c == '"' || c == '\\' {
-			b = append(b, '\\')
-		}
-		b = append(b, s[i])
-	}
+	b = append(b, s[start:]...)
 	return append(b, '"')
 }

@@ -278,3 +278,20 @@ func TestJSONMatchesEncodingJSON(t *testing.T) {
 		t.Errorf("streamed JSON differs from encoding/json:\n--- got\n%s\n--- want\n%s", got.String(), want.String())
 	}
 }
+
+// FuzzAppendString: the streaming encoders quote every string exactly as
+// encoding/json does with HTML escaping off.
+func FuzzAppendString(f *testing.F) {
+	for _, s := range []string{"", "plain", `quote " and \ backslash`, "tab\there", "<b>&</b>", "é ünïcode", "\xff invalid", "\u2028", `\"\\"`, "end\\"} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, s string) {
+		want, err := marshalCompact(s)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got := appendString([]byte("prefix"), s); string(got) != "prefix"+string(want) {
+			t.Errorf("appendString(%q) = %s, encoding/json %s", s, got[len("prefix"):], want)
+		}
+	})
+}
