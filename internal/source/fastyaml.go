@@ -887,12 +887,11 @@ func (f *flowParser) node(depth int) (any, error) {
 		out := map[string]any{}
 		for !f.closes('}') {
 			quoted := f.i < len(f.b) && (f.b[f.i] == '"' || f.b[f.i] == '\'')
-			k, err := f.scalar(true)
+			ks, err := f.key()
 			if err != nil {
 				return nil, err
 			}
-			ks, ok := k.(string)
-			if !ok || ks == "<<" {
+			if ks == "<<" {
 				return nil, errFallback
 			}
 			if f.i >= len(f.b) || f.b[f.i] != ':' {
@@ -949,13 +948,34 @@ func (f *flowParser) separator(closing byte) (done bool, err error) {
 	return false, errFallback
 }
 
+// key reads a mapping key: a plain key as its string (common ones
+// shared), without the boxing scalar's answer costs; a quoted key through
+// scalar. A key that is not a string (a number) falls back.
+func (f *flowParser) key() (string, error) {
+	if f.i < len(f.b) && (f.b[f.i] == '"' || f.b[f.i] == '\'') {
+		k, err := f.scalar(true)
+		if err != nil {
+			return "", err
+		}
+		ks, ok := k.(string)
+		if !ok {
+			return "", errFallback
+		}
+		return ks, nil
+	}
+	raw, err := f.plain(true)
+	if err != nil {
+		return "", err
+	}
+	return internKey(raw), nil
+}
+
 // scalar reads a quoted or plain scalar in flow context. As a key its
 // plain form must be followed by ':'.
 func (f *flowParser) scalar(key bool) (any, error) {
 	if f.i >= len(f.b) {
 		return nil, errFallback
 	}
-	start := f.i
 	switch f.b[f.i] {
 	case '"', '\'':
 		end := closingQuote(f.b[f.i:])
@@ -974,6 +994,25 @@ func (f *flowParser) scalar(key bool) (any, error) {
 			return doubleQuoted(raw)
 		}
 		return singleQuoted(raw)
+	}
+	raw, err := f.plain(key)
+	if err != nil {
+		return nil, err
+	}
+	if key {
+		return internKey(raw), nil
+	}
+	return resolvePlain(string(raw))
+}
+
+// plain reads a plain scalar in flow context and returns its text. As a
+// key it must be followed by ':'.
+func (f *flowParser) plain(key bool) ([]byte, error) {
+	if f.i >= len(f.b) {
+		return nil, errFallback
+	}
+	start := f.i
+	switch f.b[f.i] {
 	case '&', '*', '!', '|', '>', '%', '@', '`', '#', '?', ':', '-', ',', '[', ']', '{', '}':
 		if !(f.b[f.i] == '-' && f.i+1 < len(f.b) && f.b[f.i+1] != ' ' && f.b[f.i+1] != ',') {
 			return nil, errFallback
@@ -996,13 +1035,10 @@ func (f *flowParser) scalar(key bool) (any, error) {
 	if len(raw) == 0 || (f.i < len(f.b) && (f.b[f.i] == '[' || f.b[f.i] == '{' || f.b[f.i] == '#')) {
 		return nil, errFallback
 	}
-	if key {
-		if f.i-start >= maxImplicitKey {
-			return nil, errFallback
-		}
-		return internKey(raw), nil
+	if key && f.i-start >= maxImplicitKey {
+		return nil, errFallback
 	}
-	return resolvePlain(string(raw))
+	return raw, nil
 }
 
 // commonKeys are field names that recur in nearly every object; sharing
