@@ -6,6 +6,7 @@ package inventory
 import (
 	"runtime"
 	"sync"
+	"sync/atomic"
 
 	"github.com/kubeharden/kubeharden/internal/source"
 )
@@ -43,17 +44,28 @@ func Build(objects []*source.Object) *Inventory {
 	// A few objects (an admission request) are cheaper decoded here than
 	// handed to goroutines.
 	workers := min(runtime.GOMAXPROCS(0), max(1, len(objects)/32))
-	decode := func(w int) {
-		for i := w; i < len(objects); i += workers {
-			pods[i], errs[i] = PodOf(objects[i])
+	// Workers take runs of objects in turn, so that they do not write to
+	// the same cache lines of pods and errs, and a run of workloads in
+	// the input (a directory of Deployments) is still shared out.
+	const run = 64
+	var next atomic.Int64
+	decode := func() {
+		for {
+			start := int(next.Add(run)) - run
+			if start >= len(objects) {
+				return
+			}
+			for i := start; i < min(start+run, len(objects)); i++ {
+				pods[i], errs[i] = PodOf(objects[i])
+			}
 		}
 	}
 	if workers == 1 {
-		decode(0)
+		decode()
 	} else {
 		var wg sync.WaitGroup
-		for w := range workers {
-			wg.Go(func() { decode(w) })
+		for range workers {
+			wg.Go(decode)
 		}
 		wg.Wait()
 	}
