@@ -185,10 +185,11 @@ func (f *scanFlags) load(ctx context.Context, stdio IO, log *slog.Logger, maxSiz
 // sets GOGC or GOMEMLIMIT. Nearly everything those steps allocate stays
 // live (the decoded objects, their typed pod views, the models), so
 // collecting during them marks the same objects again and again: on the
-// real-world corpus it was a tenth of the CPU. A soft memory limit keeps the collector on call:
-// loadingHeadroom plus loadingBytesFactor times the bytes read so far,
-// well above what decoding them takes, raised by read (which the loader
-// calls as it reads each file). resume restores the previous settings.
+// real-world corpus it was a tenth of the CPU. A soft memory limit keeps
+// the collector on call: loadingHeadroom plus loadingBytesFactor times the
+// bytes read so far, well above what decoding them takes, raised by read
+// (which the loader calls as it reads each file). resume restores the
+// previous settings, once.
 // The settings are the process's: a scan is one command per process (and
 // tests run scans one at a time).
 func pauseCollector(stdio IO) (read func(bytes int64), resume func()) {
