@@ -50,6 +50,15 @@ type annotationSuppressor struct {
 }
 
 func newAnnotationSuppressor(obj *source.Object, pod *inventory.Pod) *annotationSuppressor {
+	// Nearly no object has an ignore annotation: look before building.
+	objAnn, _ := obj.Metadata()["annotations"].(map[string]any)
+	var podAnn map[string]string
+	if pod != nil && pod.MetaPath != "metadata" {
+		podAnn = pod.Meta.Annotations
+	}
+	if !mentionsIgnore(objAnn) && !mentionsIgnore(podAnn) {
+		return nil
+	}
 	s := &annotationSuppressor{containers: map[string]ignoreList{}}
 	add := func(ann map[string]string) {
 		for k, v := range ann {
@@ -62,14 +71,23 @@ func newAnnotationSuppressor(obj *source.Object, pod *inventory.Pod) *annotation
 			}
 		}
 	}
-	add(obj.Annotations())
-	if pod != nil && pod.MetaPath != "metadata" {
-		add(pod.Meta.Annotations)
-	}
+	add(source.StringMap(objAnn))
+	add(podAnn)
 	if !s.object.all && len(s.object.ids) == 0 && len(s.containers) == 0 {
 		return nil
 	}
 	return s
+}
+
+// mentionsIgnore reports whether any key of ann starts with
+// IgnoreAnnotation (the ignore, per-container ignore and reason keys).
+func mentionsIgnore[V any](ann map[string]V) bool {
+	for k := range ann {
+		if strings.HasPrefix(k, IgnoreAnnotation) {
+			return true
+		}
+	}
+	return false
 }
 
 func mergeIgnore(dst *ignoreList, src ignoreList) {
