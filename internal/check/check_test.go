@@ -10,6 +10,7 @@ import (
 	"sync/atomic"
 	"testing"
 	"time"
+	"unsafe"
 
 	"github.com/kubeharden/kubeharden/internal/inventory"
 	"github.com/kubeharden/kubeharden/internal/source"
@@ -348,5 +349,27 @@ func TestModelsBuiltBeforeEvaluation(t *testing.T) {
 	broken := check("broken", &Model{Name: "no build"})
 	if _, err := NewRegistry(broken); err == nil || !strings.Contains(err.Error(), "without a Build") {
 		t.Errorf("a model without Build was accepted: %v", err)
+	}
+}
+
+func TestInterner(t *testing.T) {
+	in := newInterner()
+	a := in.intern(strings.Repeat("x", 40))
+	b := in.intern(strings.Repeat("x", 40)) // equal, built separately
+	if a != b || unsafe.StringData(a) != unsafe.StringData(b) {
+		t.Error("equal strings not shared")
+	}
+	if c := in.intern("other"); c != "other" {
+		t.Errorf("intern changed a string: %q", c)
+	}
+	var none *interner
+	if s := none.intern("x"); s != "x" {
+		t.Errorf("nil interner: %q", s)
+	}
+	for i := range internerMax + 10 {
+		in.intern(strconv.Itoa(i))
+	}
+	if len(in.m) != internerMax {
+		t.Errorf("interner holds %d strings, want at most %d", len(in.m), internerMax)
 	}
 }
