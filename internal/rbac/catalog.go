@@ -46,7 +46,7 @@ func newResourceCatalog(crds []*source.Object) *ResourceCatalog {
 		c.add(r)
 	}
 	for _, o := range crds {
-		var crd apiextensionsv1.CustomResourceDefinition
+		var crd crdResource
 		if typed.FromUnstructured(o.Body, &crd) != nil || crd.Spec.Names.Plural == "" {
 			continue
 		}
@@ -68,6 +68,22 @@ func newResourceCatalog(crds []*source.Object) *ResourceCatalog {
 		c.add(r)
 	}
 	return c
+}
+
+// crdResource is the part of a CustomResourceDefinition the catalogue
+// reads, with the API's own field types. Decoding only this part skips
+// the schemas, which are most of a CRD and, through their custom JSON
+// decoding, cost a JSON round trip each; a CRD counts when these fields
+// decode.
+type crdResource struct {
+	Spec struct {
+		Group    string                                        `json:"group"`
+		Names    apiextensionsv1.CustomResourceDefinitionNames `json:"names"`
+		Scope    apiextensionsv1.ResourceScope                 `json:"scope"`
+		Versions []struct {
+			Subresources *apiextensionsv1.CustomResourceSubresources `json:"subresources,omitempty"`
+		} `json:"versions"`
+	} `json:"spec"`
 }
 
 func (c *ResourceCatalog) add(r APIResource) {
