@@ -812,11 +812,16 @@ func resolvePlain(s string) (any, error) {
 	if strings.IndexByte(s, '_') >= 0 {
 		plain = strings.ReplaceAll(s, "_", "")
 	}
-	if n, err := strconv.ParseInt(plain, 0, 64); err == nil {
-		return n, nil
-	}
-	if _, err := strconv.ParseUint(plain, 0, 64); err == nil {
-		return nil, errFallback
+	// Only signs, digits, hex digits and base prefixes can make an
+	// integer; the parsers would fail on anything else, and each failure
+	// allocates its error ("100m", "128Mi", "1.4.2" are common values).
+	if couldBeInteger(plain) {
+		if n, err := strconv.ParseInt(plain, 0, 64); err == nil {
+			return n, nil
+		}
+		if _, err := strconv.ParseUint(plain, 0, 64); err == nil {
+			return nil, errFallback
+		}
 	}
 	if yamlStyleFloat.MatchString(plain) {
 		if f, err := strconv.ParseFloat(plain, 64); err == nil && plain == s {
@@ -832,6 +837,20 @@ func resolvePlain(s string) (any, error) {
 		}
 	}
 	return s, nil
+}
+
+// couldBeInteger reports whether s is made only of the characters an
+// integer literal of strconv.ParseInt with base 0 can have.
+func couldBeInteger(s string) bool {
+	for i := 0; i < len(s); i++ {
+		switch c := s[i]; {
+		case c >= '0' && c <= '9', c >= 'a' && c <= 'f', c >= 'A' && c <= 'F',
+			c == 'x', c == 'X', c == 'o', c == 'O', c == '+', c == '-', c == '_':
+		default:
+			return false
+		}
+	}
+	return true
 }
 
 // flow decodes a flow collection that opens and closes on this line.
