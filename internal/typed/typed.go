@@ -23,7 +23,9 @@ import (
 	"reflect"
 	"strings"
 	"sync"
+	"unicode/utf8"
 
+	"k8s.io/apimachinery/pkg/util/intstr"
 	"sigs.k8s.io/structured-merge-diff/v6/value"
 )
 
@@ -116,6 +118,9 @@ func decode(sv any, dv reflect.Value) error {
 			return err
 		}
 	}
+	if dt == intOrString && intOrStringFast(sv, dv) {
+		return nil
+	}
 	p := planFor(dt)
 	if p.custom {
 		return p.entry.FromUnstructured(reflect.ValueOf(sv), dv)
@@ -142,6 +147,32 @@ func decode(sv any, dv reflect.Value) error {
 }
 
 var errNotScalar = errors.New("not a scalar conversion")
+
+var intOrString = reflect.TypeFor[intstr.IntOrString]()
+
+// intOrStringFast decodes the two common forms of an IntOrString (ports,
+// maxSurge), a string and an integer in int32's range, directly: the
+// custom path marshals each value to JSON for IntOrString.UnmarshalJSON,
+// which gives the same value for these (a valid UTF-8 string survives the
+// round trip as it is). It reports false, having done nothing, for any
+// other value.
+func intOrStringFast(sv any, dv reflect.Value) bool {
+	switch v := sv.(type) {
+	case string:
+		if !utf8.ValidString(v) {
+			return false
+		}
+		dv.Set(reflect.ValueOf(intstr.IntOrString{Type: intstr.String, StrVal: v}))
+		return true
+	case int64:
+		if v < math.MinInt32 || v > math.MaxInt32 {
+			return false
+		}
+		dv.Set(reflect.ValueOf(intstr.IntOrString{Type: intstr.Int, IntVal: int32(v)}))
+		return true
+	}
+	return false
+}
 
 // scalar assigns sv to a destination of basic kind k, with apimachinery's
 // rules: same kinds assign, integers convert to any number, floats to

@@ -2,10 +2,12 @@ package typed
 
 import (
 	"context"
+	"math"
 	"os"
 	"reflect"
 	"testing"
 
+	appsv1 "k8s.io/api/apps/v1"
 	corev1 "k8s.io/api/core/v1"
 	apiextensionsv1 "k8s.io/apiextensions-apiserver/pkg/apis/apiextensions/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
@@ -43,16 +45,26 @@ func TestAgreesOnCases(t *testing.T) {
 			"volumes":      []any{map[string]any{"name": "v", "hostPath": map[string]any{"path": "/"}}, map[string]any{"name": "c", "configMap": map[string]any{"name": "x", "defaultMode": int64(0o644)}}},
 			"nodeSelector": map[string]any{"a": "b", "c": nil},
 			"hostNetwork":  true, "unknownField": "ignored", "priority": nil},
-		"fractional int":      {"terminationGracePeriodSeconds": 1.5},
-		"string for int":      {"terminationGracePeriodSeconds": "30"},
-		"int for string":      {"serviceAccountName": int64(3)},
-		"bool for string":     {"serviceAccountName": true},
-		"map for slice":       {"containers": map[string]any{}},
-		"slice for struct":    {"securityContext": []any{}},
-		"string for map":      {"nodeSelector": "x"},
-		"scalar in list":      {"containers": []any{"x"}},
-		"bad quantity":        {"overhead": map[string]any{"cpu": "lots"}},
-		"int-or-string float": {"containers": []any{map[string]any{"name": "a", "livenessProbe": map[string]any{"httpGet": map[string]any{"port": 1.5}}}}},
+		"fractional int":                 {"terminationGracePeriodSeconds": 1.5},
+		"string for int":                 {"terminationGracePeriodSeconds": "30"},
+		"int for string":                 {"serviceAccountName": int64(3)},
+		"bool for string":                {"serviceAccountName": true},
+		"map for slice":                  {"containers": map[string]any{}},
+		"slice for struct":               {"securityContext": []any{}},
+		"string for map":                 {"nodeSelector": "x"},
+		"scalar in list":                 {"containers": []any{"x"}},
+		"bad quantity":                   {"overhead": map[string]any{"cpu": "lots"}},
+		"int-or-string float":            {"containers": []any{map[string]any{"name": "a", "livenessProbe": map[string]any{"httpGet": map[string]any{"port": 1.5}}}}},
+		"int-or-string whole float":      {"containers": []any{map[string]any{"name": "a", "livenessProbe": map[string]any{"httpGet": map[string]any{"port": 8080.0}}}}},
+		"int-or-string int64 over int32": {"containers": []any{map[string]any{"name": "a", "livenessProbe": map[string]any{"httpGet": map[string]any{"port": int64(1) << 33}}}}},
+		"int-or-string int32 bounds": {"containers": []any{map[string]any{"name": "a",
+			"livenessProbe":  map[string]any{"httpGet": map[string]any{"port": int64(math.MaxInt32)}},
+			"readinessProbe": map[string]any{"httpGet": map[string]any{"port": int64(math.MinInt32)}}}}},
+		"int-or-string bool":      {"containers": []any{map[string]any{"name": "a", "livenessProbe": map[string]any{"tcpSocket": map[string]any{"port": true}}}}},
+		"int-or-string html":      {"containers": []any{map[string]any{"name": "a", "livenessProbe": map[string]any{"tcpSocket": map[string]any{"port": "<a&b>"}}}}},
+		"int-or-string bad utf-8": {"containers": []any{map[string]any{"name": "a", "livenessProbe": map[string]any{"tcpSocket": map[string]any{"port": "\xff\xfe"}}}}},
+		"int-or-string empty":     {"containers": []any{map[string]any{"name": "a", "livenessProbe": map[string]any{"tcpSocket": map[string]any{"port": ""}}}}},
+		"int-or-string map":       {"containers": []any{map[string]any{"name": "a", "livenessProbe": map[string]any{"tcpSocket": map[string]any{"port": map[string]any{}}}}}},
 	}
 	for name, in := range cases {
 		agree(t, name, in, func() any { return &corev1.PodSpec{} })
@@ -63,6 +75,8 @@ func TestAgreesOnCases(t *testing.T) {
 	agree(t, "meta bad time", map[string]any{"creationTimestamp": "yesterday"}, func() any { return &metav1.ObjectMeta{} })
 	agree(t, "secret data", map[string]any{"data": map[string]any{"k": "aGVsbG8="}, "type": "Opaque"}, func() any { return &corev1.Secret{} })
 	agree(t, "secret bad base64", map[string]any{"data": map[string]any{"k": "!!"}}, func() any { return &corev1.Secret{} })
+	agree(t, "deployment strategy", map[string]any{"strategy": map[string]any{"type": "RollingUpdate",
+		"rollingUpdate": map[string]any{"maxSurge": "25%", "maxUnavailable": int64(0)}}}, func() any { return &appsv1.DeploymentSpec{} })
 }
 
 // TestAgreesOnCorpus decodes every object of the real-world corpus whose
