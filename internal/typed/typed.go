@@ -340,9 +340,10 @@ func mapFrom(sv any, dv reflect.Value) error {
 		return nil
 	}
 	out := reflect.MakeMapWithSize(dt, len(m))
-	elem := dt.Elem()
+	// One scratch element serves every entry: SetMapIndex copies it.
+	ev := reflect.New(dt.Elem()).Elem()
 	for k, v := range m {
-		ev := reflect.New(elem).Elem()
+		ev.SetZero()
 		if v != nil {
 			if err := decode(v, ev); err != nil {
 				return err
