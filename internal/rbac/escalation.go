@@ -349,10 +349,13 @@ func (p *perms) scopes(req Request) map[string][]Grant {
 	if g := p.allowed(req); len(g) > 0 {
 		return map[string][]Grant{"": g}
 	}
-	out := map[string][]Grant{}
+	var out map[string][]Grant // most subjects may do most things nowhere
 	for _, ns := range p.namespaces {
 		req.Namespace = ns
 		if g := p.allowed(req); len(g) > 0 {
+			if out == nil {
+				out = map[string][]Grant{}
+			}
 			out[ns] = g
 		}
 	}
