@@ -50,13 +50,14 @@ func Build(objects []*source.Object) *Inventory {
 	const run = 64
 	var next atomic.Int64
 	decode := func() {
+		shared := newResourceLists()
 		for {
 			start := int(next.Add(run)) - run
 			if start >= len(objects) {
 				return
 			}
 			for i := start; i < min(start+run, len(objects)); i++ {
-				pods[i], errs[i] = PodOf(objects[i])
+				pods[i], errs[i] = podOf(objects[i], shared)
 			}
 		}
 	}

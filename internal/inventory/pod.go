@@ -60,18 +60,22 @@ var genericTemplatePaths = [][]string{
 
 // PodOf returns the pod-spec view of o, nil when o has none, or an error
 // when o has a pod template that does not decode.
-func PodOf(o *source.Object) (*Pod, error) {
+func PodOf(o *source.Object) (*Pod, error) { return podOf(o, nil) }
+
+// podOf is PodOf, sharing equal resource lists through shared when it is
+// not nil.
+func podOf(o *source.Object, shared *resourceLists) (*Pod, error) {
 	kind := o.Kind()
 	path, builtin := templatePaths[kind]
 	if builtin && builtinGroups[o.Group()] {
 		if kind == "Pod" {
-			return decodePod(o, o.Body, nil)
+			return decodePod(o, o.Body, nil, shared)
 		}
 		tmpl, ok := lookupMap(o.Body, path)
 		if !ok {
 			return nil, nil // e.g. a Deployment with no template: invalid, but nothing to check
 		}
-		return decodePod(o, tmpl, path)
+		return decodePod(o, tmpl, path, shared)
 	}
 	for _, p := range genericTemplatePaths {
 		tmpl, ok := lookupMap(o.Body, p)
@@ -85,14 +89,14 @@ func PodOf(o *source.Object) (*Pod, error) {
 		if _, ok := spec["containers"].([]any); !ok {
 			continue
 		}
-		return decodePod(o, tmpl, p)
+		return decodePod(o, tmpl, p, shared)
 	}
 	return nil, nil
 }
 
 // decodePod converts a pod (or template: metadata + spec) map into typed
 // form. Unknown fields are ignored, as the API server would prune them.
-func decodePod(o *source.Object, tmpl map[string]any, prefix []string) (*Pod, error) {
+func decodePod(o *source.Object, tmpl map[string]any, prefix []string, shared *resourceLists) (*Pod, error) {
 	spec, _ := tmpl["spec"].(map[string]any)
 	if spec == nil {
 		if _, present := tmpl["spec"]; present && tmpl["spec"] != nil {
@@ -113,6 +117,7 @@ func decodePod(o *source.Object, tmpl map[string]any, prefix []string) (*Pod, er
 	if err := typed.FromUnstructured(spec, p.Spec); err != nil {
 		return nil, fmt.Errorf("%s: %s: %w", o, p.SpecPath, explainDecodeError(spec, &corev1.PodSpec{}, err))
 	}
+	shared.shareContainers(spec, p.Spec)
 	applyAPIDefaults(p.Spec)
 	p.containers = containerRefs(p.Spec, p.SpecPath)
 	if md, ok := tmpl["metadata"].(map[string]any); ok {
