@@ -273,10 +273,16 @@ func runScan(cmd *cobra.Command, stdio IO, g *globalFlags, f *scanFlags, args []
 	}
 	objects, collapsed := inventory.CollapseOwned(loaded.Objects)
 	log.Debug("loaded", "objects", len(objects), "reported at their owner", collapsed, "errors", len(loaded.Errors), "elapsed", time.Since(start))
+	// The node model reads only the objects: it is built beside the
+	// inventory.
+	var node *nodeconfig.Node
+	var nodeBuilt sync.WaitGroup
+	nodeBuilt.Go(func() { node = nodeconfig.FromObjects(objects) })
 	inv := inventory.Build(objects)
+	nodeBuilt.Wait()
 	env := check.NewEnv(inv, p.settings)
 	env.Cluster = facts
-	env.Node = nodeconfig.FromObjects(objects)
+	env.Node = node
 	p.runner.BuildModels(env)
 	resume()
 	log.Debug("built the inventory and models", "pod spec errors", len(inv.PodErrors()), "elapsed", time.Since(start))

@@ -61,17 +61,25 @@ func Build(objects []*source.Object) *Inventory {
 			}
 		}
 	}
+	index := func() {
+		for _, o := range objects {
+			inv.byKey[KeyOf(o)] = o
+		}
+	}
 	if workers == 1 {
 		decode()
+		index()
 	} else {
+		// The index reads only the objects: it is built beside the
+		// decoding, which writes only pods and errs.
 		var wg sync.WaitGroup
+		wg.Go(index)
 		for range workers {
 			wg.Go(decode)
 		}
 		wg.Wait()
 	}
 	for i, o := range objects {
-		inv.byKey[KeyOf(o)] = o
 		switch {
 		case errs[i] != nil:
 			inv.podErrors = append(inv.podErrors, &source.Error{Source: o.Source.String(), Err: errs[i]})
