@@ -85,6 +85,9 @@ func run(ctx context.Context, sizeList, bin, work, output string, keep bool) err
 		if err != nil {
 			return fmt.Errorf("generating %d objects: %w", n, err)
 		}
+		// Write the generated files out now, or the kernel writes them back
+		// while the scan is timed, on the same two cores.
+		syscall.Sync()
 		m, err := measure(ctx, bin, dir, output)
 		if err != nil {
 			return err
