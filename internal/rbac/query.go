@@ -2,6 +2,7 @@ package rbac
 
 import (
 	"cmp"
+	"iter"
 	"slices"
 
 	rbacv1 "k8s.io/api/rbac/v1"
@@ -58,19 +59,13 @@ func grantOf(b *Binding, i int) Grant {
 // Allowed answers a SubjectAccessReview: whether the identity may make
 // the request, and every grant that allows it.
 func (w *World) Allowed(id Identity, req Request) (bool, []Grant) {
-	if slices.Contains(id.Groups, GroupMasters) {
+	a := w.AccessOf(id)
+	if a.masters {
 		return true, []Grant{mastersGrant}
 	}
 	var grants []Grant
-	for _, b := range w.BindingsOf(id) {
-		if b.Role == nil || !w.appliesTo(b, req, false) {
-			continue
-		}
-		for i := range b.Role.Rules {
-			if RuleAllows(&b.Role.Rules[i], req) {
-				grants = append(grants, grantOf(b, i))
-			}
-		}
+	for b, i := range a.rules(req) {
+		grants = append(grants, grantOf(b, i))
 	}
 	return len(grants) > 0, grants
 }
@@ -97,17 +92,27 @@ func (a Access) Allows(req Request) bool {
 	if a.masters {
 		return true
 	}
-	for _, b := range a.bindings {
-		if b.Role == nil || !a.w.appliesTo(b, req, false) {
-			continue
-		}
-		for i := range b.Role.Rules {
-			if RuleAllows(&b.Role.Rules[i], req) {
-				return true
+	for range a.rules(req) {
+		return true
+	}
+	return false
+}
+
+// rules yields each binding of the identity and index of its role's rule
+// that allow req (system:masters aside, which needs no rule).
+func (a Access) rules(req Request) iter.Seq2[*Binding, int] {
+	return func(yield func(*Binding, int) bool) {
+		for _, b := range a.bindings {
+			if b.Role == nil || !a.w.appliesTo(b, req, false) {
+				continue
+			}
+			for i := range b.Role.Rules {
+				if RuleAllows(&b.Role.Rules[i], req) && !yield(b, i) {
+					return
+				}
 			}
 		}
 	}
-	return false
 }
 
 // grantRef is one rule of one binding's role, the unit of the who-can
