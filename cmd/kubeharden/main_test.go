@@ -14,9 +14,8 @@ const releaseTags = "kustomize_disable_go_plugin_support"
 // plugin package is linked, the linker exports every symbol and keeps every
 // method of every reachable type, which made the binary a fifth larger
 // (123 MB against 96 MB) and its start a few MB heavier. Only kustomize
-// imports it, and
-// the tag turns that import off; a new dependency importing plugin would
-// undo it silently.
+// imports it, and the tag turns that import off; a new dependency
+// importing plugin would undo it silently.
 func TestReleaseBuildHasNoPluginPackage(t *testing.T) {
 	if _, err := exec.LookPath("go"); err != nil {
 		t.Skip("no go command on PATH")

@@ -939,7 +939,7 @@ func (f *flowParser) node(depth int) (any, error) {
 		}
 		return out, nil
 	}
-	return f.scalar(false)
+	return f.scalar()
 }
 
 // closes consumes the closing bracket c if it comes next.
@@ -967,12 +967,12 @@ func (f *flowParser) separator(closing byte) (done bool, err error) {
 	return false, errFallback
 }
 
-// key reads a mapping key: a plain key as its string (common ones
-// shared), without the boxing scalar's answer costs; a quoted key through
-// scalar. A key that is not a string (a number) falls back.
+// key reads a mapping key as its string: a plain key without boxing it
+// (common ones shared), a quoted key through quoted. A quoted key that
+// does not decode to a string falls back.
 func (f *flowParser) key() (string, error) {
 	if f.i < len(f.b) && (f.b[f.i] == '"' || f.b[f.i] == '\'') {
-		k, err := f.scalar(true)
+		k, err := f.quoted(true)
 		if err != nil {
 			return "", err
 		}
@@ -989,39 +989,37 @@ func (f *flowParser) key() (string, error) {
 	return internKey(raw), nil
 }
 
-// scalar reads a quoted or plain scalar in flow context. As a key its
-// plain form must be followed by ':'.
-func (f *flowParser) scalar(key bool) (any, error) {
-	if f.i >= len(f.b) {
-		return nil, errFallback
+// scalar reads a quoted or plain scalar value in flow context.
+func (f *flowParser) scalar() (any, error) {
+	if f.i < len(f.b) && (f.b[f.i] == '"' || f.b[f.i] == '\'') {
+		return f.quoted(false)
 	}
-	switch f.b[f.i] {
-	case '"', '\'':
-		end := closingQuote(f.b[f.i:])
-		if end < 0 {
-			return nil, errFallback
-		}
-		if key && end >= maxImplicitKey {
-			return nil, errFallback
-		}
-		raw := f.b[f.i : f.i+end+1]
-		f.i += end + 1
-		if key {
-			f.spaces()
-		}
-		if raw[0] == '"' {
-			return doubleQuoted(raw)
-		}
-		return singleQuoted(raw)
-	}
-	raw, err := f.plain(key)
+	raw, err := f.plain(false)
 	if err != nil {
 		return nil, err
 	}
-	if key {
-		return internKey(raw), nil
-	}
 	return resolvePlain(string(raw))
+}
+
+// quoted reads the quoted scalar at f.i; as a key it is held to YAML's
+// limit on implicit keys, and the spaces before its ':' are skipped.
+func (f *flowParser) quoted(key bool) (any, error) {
+	end := closingQuote(f.b[f.i:])
+	if end < 0 {
+		return nil, errFallback
+	}
+	if key && end >= maxImplicitKey {
+		return nil, errFallback
+	}
+	raw := f.b[f.i : f.i+end+1]
+	f.i += end + 1
+	if key {
+		f.spaces()
+	}
+	if raw[0] == '"' {
+		return doubleQuoted(raw)
+	}
+	return singleQuoted(raw)
 }
 
 // plain reads a plain scalar in flow context and returns its text. As a
