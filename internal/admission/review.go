@@ -129,7 +129,8 @@ func decodeObject(req *admissionv1.AdmissionRequest) (*source.Object, error) {
 	if s, _ := md["name"].(string); s == "" && req.Name != "" {
 		md["name"] = req.Name
 	}
-	return obj, nil
+	// A loaded object reads its identity once: load it again.
+	return source.NewObject(obj.Body, obj.Source, obj.Doc, obj.Item), nil
 }
 
 // evaluate runs the catalogue on the request's object, as scan would on

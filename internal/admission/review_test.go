@@ -295,3 +295,31 @@ func TestMutateAutomount(t *testing.T) {
 		}
 	}
 }
+
+// TestDecodeObjectTakesIdentityFromRequest: an object created with
+// generateName, or sent without a namespace (the namespace is in the URL),
+// is reported under the name and namespace the request carries.
+func TestDecodeObjectTakesIdentityFromRequest(t *testing.T) {
+	for _, tc := range []struct {
+		name, raw, reqNS, reqName string
+		wantNS, wantName          string
+	}{
+		{"namespace from the URL", `{"apiVersion":"v1","kind":"Pod","metadata":{"name":"web"}}`, "shop", "web", "shop", "web"},
+		{"no metadata", `{"apiVersion":"v1","kind":"Pod"}`, "shop", "web", "shop", "web"},
+		{"generateName", `{"apiVersion":"v1","kind":"Pod","metadata":{"generateName":"web-","namespace":"shop"}}`, "shop", "web-x7k2p", "shop", "web-x7k2p"},
+		{"object's own identity wins", `{"apiVersion":"v1","kind":"Pod","metadata":{"name":"a","namespace":"b"}}`, "shop", "web", "b", "a"},
+		{"request without a name", `{"apiVersion":"v1","kind":"Pod","metadata":{"generateName":"web-"}}`, "shop", "", "shop", "web-"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			req := &admissionv1.AdmissionRequest{UID: "u", Kind: metav1.GroupVersionKind{Version: "v1", Kind: "Pod"},
+				Namespace: tc.reqNS, Name: tc.reqName, Object: runtime.RawExtension{Raw: []byte(tc.raw)}}
+			obj, err := decodeObject(req)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if obj.Namespace() != tc.wantNS || obj.Name() != tc.wantName {
+				t.Errorf("got %s/%s, want %s/%s", obj.Namespace(), obj.Name(), tc.wantNS, tc.wantName)
+			}
+		})
+	}
+}

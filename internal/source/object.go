@@ -37,23 +37,26 @@ type Object struct {
 	// Item is the index inside a List document, or -1.
 	Item int
 
-	// apiVersion and kind as NewObject read them from Body, once: they
-	// are asked for all the time (dispatch, indexes, every finding), and
-	// an object's type never changes. An Object written as a literal has
-	// hasType false and reads Body each time.
-	apiVersion, kind string
-	hasType          bool
+	// apiVersion, kind, name and namespace as NewObject read them from
+	// Body, once: they are asked for all the time (dispatch, indexes,
+	// models, every finding), and a loaded object never changes. An Object
+	// written as a literal has identity false and reads Body each time.
+	apiVersion, kind, name, namespace string
+	identity                          bool
 }
 
 // NewObject returns the object for body, read from src.
 func NewObject(body map[string]any, src Position, doc, item int) *Object {
-	return &Object{Body: body, Source: src, Doc: doc, Item: item,
-		apiVersion: str(body["apiVersion"]), kind: str(body["kind"]), hasType: true}
+	o := &Object{Body: body, Source: src, Doc: doc, Item: item}
+	o.apiVersion, o.kind = str(body["apiVersion"]), str(body["kind"])
+	o.name, o.namespace = nameOf(o.Metadata()), str(o.Metadata()["namespace"])
+	o.identity = true
+	return o
 }
 
 // APIVersion returns apiVersion, or "".
 func (o *Object) APIVersion() string {
-	if o.hasType {
+	if o.identity {
 		return o.apiVersion
 	}
 	return str(o.Body["apiVersion"])
@@ -61,7 +64,7 @@ func (o *Object) APIVersion() string {
 
 // Kind returns kind, or "".
 func (o *Object) Kind() string {
-	if o.hasType {
+	if o.identity {
 		return o.kind
 	}
 	return str(o.Body["kind"])
@@ -83,15 +86,26 @@ func (o *Object) Metadata() map[string]any {
 
 // Name returns metadata.name, falling back to metadata.generateName.
 func (o *Object) Name() string {
-	md := o.Metadata()
-	if n := str(md["name"]); n != "" {
+	if o.identity {
+		return o.name
+	}
+	return nameOf(o.Metadata())
+}
+
+func nameOf(metadata map[string]any) string {
+	if n := str(metadata["name"]); n != "" {
 		return n
 	}
-	return str(md["generateName"])
+	return str(metadata["generateName"])
 }
 
 // Namespace returns metadata.namespace, or "".
-func (o *Object) Namespace() string { return str(o.Metadata()["namespace"]) }
+func (o *Object) Namespace() string {
+	if o.identity {
+		return o.namespace
+	}
+	return str(o.Metadata()["namespace"])
+}
 
 // Annotations returns metadata.annotations with only string values kept.
 func (o *Object) Annotations() map[string]string { return StringMap(o.Metadata()["annotations"]) }
