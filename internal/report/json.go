@@ -56,17 +56,17 @@ func writeJSON(w io.Writer, r *Report) error {
 		field("findings", []struct{}{}, false)
 	} else {
 		ew.printf("  \"findings\": [\n")
-		enc := findingEncoder{frameworks: map[*check.Frameworks][]byte{}}
-		var buf []byte
-		for i := range r.Findings {
-			buf = enc.append(buf[:0], &r.Findings[i])
-			if i < len(r.Findings)-1 {
-				buf = append(buf, ',')
-			}
-			buf = append(buf, '\n')
-			if ew.err == nil {
-				_, ew.err = w.Write(buf)
-			}
+		if ew.err == nil {
+			ew.err = writeOrdered(w, len(r.Findings), func() itemEncoder {
+				enc := findingEncoder{frameworks: map[*check.Frameworks][]byte{}}
+				return func(b []byte, i int) []byte {
+					b = enc.append(b, &r.Findings[i])
+					if i < len(r.Findings)-1 {
+						b = append(b, ',')
+					}
+					return append(b, '\n')
+				}
+			})
 		}
 		ew.printf("  ],\n")
 	}

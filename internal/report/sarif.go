@@ -168,18 +168,17 @@ func writeSARIF(w io.Writer, r *Report) error {
 	}
 	ew.printf("{\n  \"$schema\": %q,\n  \"version\": %q,\n  \"runs\": [\n    {\n", sarifSchema, sarifVersion)
 	ew.printf("      \"tool\": %s,\n      \"invocations\": %s,\n      \"results\": [", tool, invocations)
-	var (
-		enc sarifResultEncoder
-		b   []byte
-	)
-	for i := range r.Findings {
-		b = b[:0]
-		if i > 0 {
-			b = append(b, ',')
-		}
-		b = append(b, "\n        "...)
-		b = enc.append(b, &r.Findings[i], index[r.Findings[i].Check])
-		ew.write(b)
+	if ew.err == nil {
+		ew.err = writeOrdered(w, len(r.Findings), func() itemEncoder {
+			var enc sarifResultEncoder
+			return func(b []byte, i int) []byte {
+				if i > 0 {
+					b = append(b, ',')
+				}
+				b = append(b, "\n        "...)
+				return enc.append(b, &r.Findings[i], index[r.Findings[i].Check])
+			}
+		})
 	}
 	if len(r.Findings) > 0 {
 		ew.printf("\n      ")

@@ -28,7 +28,6 @@ var severityColor = map[check.Severity]string{
 // object, then a summary and the inputs that could not be read.
 func writeTable(w io.Writer, r *Report, opts Options) error {
 	ew := &errWriter{w: w}
-	var row []byte
 	labels := map[check.Severity]string{}
 	for _, s := range check.Severities() {
 		labels[s] = severityLabel(s)
@@ -39,43 +38,14 @@ func writeTable(w io.Writer, r *Report, opts Options) error {
 		}
 		return code + s + ansiReset
 	}
-	for _, group := range objectGroups(r.Findings) {
-		head := group[0]
-		title := head.Object.String()
-		if f := head.File(); f != "" {
-			title += "  " + paint(ansiDim, f)
+	// Each object's block is rendered on its own (in parallel, written in
+	// order): a large scan has hundreds of thousands of rows.
+	groups := objectGroups(r.Findings)
+	ew.err = writeOrdered(w, len(groups), func() itemEncoder {
+		return func(b []byte, i int) []byte {
+			return appendGroup(b, groups[i], labels, opts.Color)
 		}
-		ew.printf("%s\n", paint(ansiBold, title))
-		idWidth := 0
-		for _, f := range group {
-			idWidth = max(idWidth, len(f.Check))
-		}
-		// Rows are appended to one buffer: there is one per finding, and
-		// a large scan has hundreds of thousands.
-		for _, f := range group {
-			row = row[:0]
-			row = append(row, "  "...)
-			row = appendPainted(row, opts.Color, severityColor[f.Severity], cmp.Or(labels[f.Severity], severityLabel(f.Severity)))
-			row = append(row, "  "...)
-			row = appendPadded(row, f.Check, idWidth)
-			row = append(row, "  "...)
-			row = append(row, f.Message...)
-			row = append(row, '\n')
-			if f.Path != "" || (f.Source != nil && f.Source.Line > 0) {
-				row = appendPadded(row, "", 2+8+2+idWidth+2)
-				if opts.Color {
-					row = append(row, ansiDim...)
-				}
-				row = appendFieldLocation(row, f)
-				if opts.Color {
-					row = append(row, ansiReset...)
-				}
-				row = append(row, '\n')
-			}
-			ew.write(row)
-		}
-		ew.printf("\n")
-	}
+	})
 	if len(r.Findings) == 0 {
 		ew.printf("No findings.\n")
 	}
@@ -103,17 +73,53 @@ func writeTable(w io.Writer, r *Report, opts Options) error {
 	return ew.err
 }
 
+// appendGroup appends one object's block: its title (and file), a row per
+// finding with the field it is about, and a blank line.
+func appendGroup(b []byte, group []check.Finding, labels map[check.Severity]string, colour bool) []byte {
+	head := group[0]
+	if colour {
+		b = append(b, ansiBold...)
+	}
+	b = append(b, head.Object.String()...)
+	if f := head.File(); f != "" {
+		b = append(b, "  "...)
+		b = appendPainted(b, colour, ansiDim, f)
+	}
+	if colour {
+		b = append(b, ansiReset...)
+	}
+	b = append(b, '\n')
+	idWidth := 0
+	for _, f := range group {
+		idWidth = max(idWidth, len(f.Check))
+	}
+	for _, f := range group {
+		b = append(b, "  "...)
+		b = appendPainted(b, colour, severityColor[f.Severity], cmp.Or(labels[f.Severity], severityLabel(f.Severity)))
+		b = append(b, "  "...)
+		b = appendPadded(b, f.Check, idWidth)
+		b = append(b, "  "...)
+		b = append(b, f.Message...)
+		b = append(b, '\n')
+		if f.Path != "" || (f.Source != nil && f.Source.Line > 0) {
+			b = appendPadded(b, "", 2+8+2+idWidth+2)
+			if colour {
+				b = append(b, ansiDim...)
+			}
+			b = appendFieldLocation(b, f)
+			if colour {
+				b = append(b, ansiReset...)
+			}
+			b = append(b, '\n')
+		}
+	}
+	return append(b, '\n')
+}
+
 // errWriter keeps the first write error so rendering code stays linear.
 type errWriter struct {
 	w   io.Writer
 	err error
-}
-
-func (e *errWriter) write(b []byte) {
-	if e.err != nil {
-		return
-	}
-	_, e.err = e.w.Write(b)
 }
 
 func (e *errWriter) printf(format string, args ...any) {
