@@ -373,3 +373,48 @@ func TestInterner(t *testing.T) {
 		t.Errorf("interner holds %d strings, want at most %d", len(in.m), internerMax)
 	}
 }
+
+// TestRunParts: the parts of a run, joined, are Run's outcome, in order, for
+// any number of workers and chunks; joining lets go of the parts.
+func TestRunParts(t *testing.T) {
+	var docs []string
+	for i := range 700 { // several chunks per worker
+		ann := "{}"
+		if i%5 == 0 {
+			ann = "{kubeharden.io/ignore: host-pid}"
+		}
+		docs = append(docs, strings.Replace(fmt.Sprintf(podYAML, ann, "{}"), "name: d\n", "name: d"+strconv.Itoa(i)+"\n", 1))
+	}
+	res := source.ParseBytes("x.yaml", []byte(strings.Join(docs, "---\n")))
+	reg, err := NewRegistry(hostPIDCheck())
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, workers := range []int{1, 3} {
+		r, err := NewRunner(reg, Options{Workers: workers})
+		if err != nil {
+			t.Fatal(err)
+		}
+		env := NewEnv(inventory.Build(res.Objects), Settings{})
+		want, err := r.Run(context.Background(), env)
+		if err != nil {
+			t.Fatal(err)
+		}
+		parts, err := r.RunParts(context.Background(), env)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if parts.Len() != len(want.Findings) {
+			t.Errorf("%d workers: Len %d, Run found %d", workers, parts.Len(), len(want.Findings))
+		}
+		got := parts.Join()
+		if !slices.EqualFunc(got.Findings, want.Findings, func(a, b Finding) bool { return a.Fingerprint == b.Fingerprint && a.Message == b.Message }) ||
+			got.Suppressed != want.Suppressed || want.Suppressed != 140*3 { // every fifth object ignores its 3 findings
+			t.Errorf("%d workers: joined parts differ from Run: %d findings (%d suppressed) against %d (%d)",
+				workers, len(got.Findings), got.Suppressed, len(want.Findings), want.Suppressed)
+		}
+		if parts.Len() != 0 {
+			t.Errorf("%d workers: the parts still hold %d findings after Join", workers, parts.Len())
+		}
+	}
+}

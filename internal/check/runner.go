@@ -198,10 +198,29 @@ func selectChecks(reg *Registry, opts Options) ([]*Check, error) {
 // severity, check and field path, so the report is stable without a global
 // sort.
 func (r *Runner) Run(ctx context.Context, env *Env) (*Outcome, error) {
+	parts, err := r.RunParts(ctx, env)
+	if err != nil {
+		return nil, err
+	}
+	return parts.Join(), nil
+}
+
+// Parts is a run's findings in the parts the workers produced them in,
+// not yet joined into one slice. The findings do not refer to the objects
+// or the Env they came from: a caller holding a large inventory (scan) can
+// let it go and collect it before joining, so the joined slice reuses the
+// inventory's memory instead of adding to it.
+type Parts struct {
+	parts []Outcome // cluster and node findings first, then each chunk's
+}
+
+// RunParts runs every check on env as Run does, and returns the findings
+// unjoined.
+func (r *Runner) RunParts(ctx context.Context, env *Env) (*Parts, error) {
 	r.buildModels(env)
 	objs := env.Inventory.Objects()
 	chunk := max(1, min(256, len(objs)/(r.workers*8)+1))
-	parts := make([]Outcome, (len(objs)+chunk-1)/chunk)
+	parts := make([]Outcome, 1+(len(objs)+chunk-1)/chunk)
 	var next atomic.Int64
 	var wg sync.WaitGroup
 	for range r.workers {
@@ -214,11 +233,11 @@ func (r *Runner) Run(ctx context.Context, env *Env) (*Outcome, error) {
 			var scratch Outcome
 			strs := newInterner()
 			for ctx.Err() == nil {
-				i := int(next.Add(1) - 1)
+				i := int(next.Add(1))
 				if i >= len(parts) {
 					return
 				}
-				batch := objs[i*chunk : min(len(objs), (i+1)*chunk)]
+				batch := objs[(i-1)*chunk : min(len(objs), i*chunk)]
 				scratch.Findings, scratch.Suppressed = scratch.Findings[:0], 0
 				for _, o := range batch {
 					r.evaluateInto(env, o, &scratch, strs)
@@ -232,19 +251,29 @@ func (r *Runner) Run(ctx context.Context, env *Env) (*Outcome, error) {
 	if err := ctx.Err(); err != nil {
 		return nil, fmt.Errorf("evaluating checks: %w", err)
 	}
-	total := &Outcome{}
-	r.evaluateCluster(env, total) // first: cluster and node findings lead the report
-	r.evaluateNode(env, total)
-	n := len(total.Findings)
-	for _, p := range parts {
-		n += len(p.Findings)
+	r.evaluateCluster(env, &parts[0]) // first: cluster and node findings lead the report
+	r.evaluateNode(env, &parts[0])
+	return &Parts{parts: parts}, nil
+}
+
+// Len is the number of findings.
+func (p *Parts) Len() int {
+	n := 0
+	for _, part := range p.parts {
+		n += len(part.Findings)
 	}
-	total.Findings = slices.Grow(total.Findings, n-len(total.Findings))
-	for _, p := range parts {
-		total.Findings = append(total.Findings, p.Findings...)
-		total.Suppressed += p.Suppressed
+	return n
+}
+
+// Join joins the parts, in order, into one Outcome and lets go of them.
+func (p *Parts) Join() *Outcome {
+	total := &Outcome{Findings: make([]Finding, 0, p.Len())}
+	for i, part := range p.parts {
+		total.Findings = append(total.Findings, part.Findings...)
+		total.Suppressed += part.Suppressed
+		p.parts[i] = Outcome{}
 	}
-	return total, nil
+	return total
 }
 
 // BuildModels builds the shared models of the enabled checks in env now
