@@ -35,13 +35,22 @@ func LoadBaseline(file string) (Baseline, error) {
 	return b, nil
 }
 
-// FilterNew keeps the findings whose fingerprint is not in b.
-func (b Baseline) FilterNew(fs []Finding) []Finding {
-	out := fs[:0:0]
-	for _, f := range fs {
-		if !b[f.Fingerprint] {
-			out = append(out, f)
+// FilterNew keeps the findings whose fingerprint is not in b. It filters in
+// place: the parts of fs are reused.
+func (b Baseline) FilterNew(fs Findings) Findings {
+	out := fs[:0]
+	for _, part := range fs {
+		kept := part[:0]
+		for _, f := range part {
+			if !b[f.Fingerprint] {
+				kept = append(kept, f)
+			}
+		}
+		clear(part[len(kept):]) // drop what the filtered-out findings refer to
+		if len(kept) > 0 {
+			out = append(out, kept)
 		}
 	}
+	clear(fs[len(out):])
 	return out
 }

@@ -272,11 +272,18 @@ func TestSeverity(t *testing.T) {
 }
 
 func TestBaselineFilter(t *testing.T) {
-	a := Finding{Check: "a", Fingerprint: "1"}
-	b := Finding{Check: "b", Fingerprint: "2"}
-	got := Baseline{"1": true}.FilterNew([]Finding{a, b})
-	if len(got) != 1 || got[0].Check != "b" {
-		t.Errorf("FilterNew = %+v", got)
+	f := func(fp string) Finding { return Finding{Check: "c" + fp, Fingerprint: fp} }
+	parts := Findings{{f("1"), f("2")}, {f("1")}, {f("3"), f("1"), f("4")}}
+	got := Baseline{"1": true}.FilterNew(parts)
+	var checks []string
+	for _, g := range got.All() {
+		checks = append(checks, g.Check)
+	}
+	if !slices.Equal(checks, []string{"c2", "c3", "c4"}) || len(got) != 2 {
+		t.Errorf("FilterNew kept %v in %d parts, want [c2 c3 c4] in 2", checks, len(got))
+	}
+	if got := (Baseline{}).FilterNew(nil); got.Len() != 0 {
+		t.Errorf("FilterNew(nil) = %v", got)
 	}
 }
 
@@ -374,8 +381,8 @@ func TestInterner(t *testing.T) {
 	}
 }
 
-// TestRunParts: the parts of a run, joined, are Run's outcome, in order, for
-// any number of workers and chunks; joining lets go of the parts.
+// TestRunParts: the parts of a run, in order, are Run's outcome, for any
+// number of workers and chunks.
 func TestRunParts(t *testing.T) {
 	var docs []string
 	for i := range 700 { // several chunks per worker
@@ -400,21 +407,24 @@ func TestRunParts(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		parts, err := r.RunParts(context.Background(), env)
+		parts, suppressed, err := r.RunParts(context.Background(), env)
 		if err != nil {
 			t.Fatal(err)
 		}
-		if parts.Len() != len(want.Findings) {
-			t.Errorf("%d workers: Len %d, Run found %d", workers, parts.Len(), len(want.Findings))
+		if parts.Len() != len(want.Findings) || len(parts) < 2 {
+			t.Errorf("%d workers: %d findings in %d parts, Run found %d", workers, parts.Len(), len(parts), len(want.Findings))
 		}
-		got := parts.Join()
-		if !slices.EqualFunc(got.Findings, want.Findings, func(a, b Finding) bool { return a.Fingerprint == b.Fingerprint && a.Message == b.Message }) ||
-			got.Suppressed != want.Suppressed || want.Suppressed != 140*3 { // every fifth object ignores its 3 findings
-			t.Errorf("%d workers: joined parts differ from Run: %d findings (%d suppressed) against %d (%d)",
-				workers, len(got.Findings), got.Suppressed, len(want.Findings), want.Suppressed)
+		got := parts.Flat()
+		if !slices.EqualFunc(got, want.Findings, func(a, b Finding) bool { return a.Fingerprint == b.Fingerprint && a.Message == b.Message }) ||
+			suppressed != want.Suppressed || want.Suppressed != 140*3 { // every fifth object ignores its 3 findings
+			t.Errorf("%d workers: the parts differ from Run: %d findings (%d suppressed) against %d (%d)",
+				workers, len(got), suppressed, len(want.Findings), want.Suppressed)
 		}
-		if parts.Len() != 0 {
-			t.Errorf("%d workers: the parts still hold %d findings after Join", workers, parts.Len())
+		index := parts.Index()
+		for i, f := range parts.All() {
+			if index.At(i) != f {
+				t.Fatalf("%d workers: Index().At(%d) is not the %d'th finding", workers, i, i)
+			}
 		}
 	}
 }

@@ -21,7 +21,6 @@ import (
 	"k8s.io/client-go/kubernetes"
 
 	"github.com/kubeharden/kubeharden/internal/check"
-	"github.com/kubeharden/kubeharden/internal/report"
 	"github.com/kubeharden/kubeharden/internal/testcluster"
 )
 
@@ -135,7 +134,7 @@ func TestClusterScan(t *testing.T) {
 }
 
 // fingerprints lists a report's finding fingerprints, sorted.
-func fingerprints(rep report.Report) []string {
+func fingerprints(rep scanReport) []string {
 	out := make([]string, 0, len(rep.Findings))
 	for _, f := range rep.Findings {
 		out = append(out, f.Fingerprint)

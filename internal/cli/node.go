@@ -104,7 +104,7 @@ func newNodeCommand(stdio IO, g *globalFlags) *cobra.Command {
 			if err != nil {
 				return err
 			}
-			findings := outcome.Findings
+			findings := check.Findings{outcome.Findings}
 			if p.baseline != nil {
 				findings = p.baseline.FilterNew(findings)
 			}

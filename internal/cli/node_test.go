@@ -15,7 +15,6 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
-	"github.com/kubeharden/kubeharden/internal/report"
 	"github.com/kubeharden/kubeharden/internal/testcluster"
 )
 
@@ -99,7 +98,7 @@ func insecureControlPlane(t *testing.T) *testcluster.Cluster {
 // nodeFindings runs `kubeharden node` on the cluster's two processes and
 // returns findings about them or files under the cluster's directory
 // (other files on the test machine are not the test's business).
-func nodeFindings(t *testing.T, c *testcluster.Cluster) (report.Report, map[string][]string) {
+func nodeFindings(t *testing.T, c *testcluster.Cluster) (scanReport, map[string][]string) {
 	t.Helper()
 	r := run(t, "", "node", "--pid", strconv.Itoa(c.APIServerPID), "--pid", strconv.Itoa(c.EtcdPID),
 		"--manifests", t.TempDir(), "-o", "json", "--fail-on", "none")

@@ -8,7 +8,6 @@ import (
 	"os"
 	"runtime"
 	"runtime/debug"
-	"runtime/metrics"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -212,30 +211,6 @@ func pauseCollector(stdio IO) (read func(bytes int64), resume func()) {
 	}
 }
 
-// collectEvaluation collects what evaluation left behind, and keeps the
-// collector quiet for the rest of the scan, unless the environment sets
-// GOGC or GOMEMLIMIT. What is left (joining the findings, field lines, the
-// report) allocates a fraction of what was just freed: it fits in the
-// pages the heap already has, and collecting during it would only cost
-// time. So the collector is turned off, with a soft memory limit at the
-// process's footprint before the collection: it runs again only if those
-// pages do not suffice. restore puts the previous settings back.
-func collectEvaluation(stdio IO) (restore func()) {
-	if stdio.Getenv("GOGC") != "" || stdio.Getenv("GOMEMLIMIT") != "" {
-		runtime.GC()
-		return func() {}
-	}
-	footprint := []metrics.Sample{{Name: "/memory/classes/total:bytes"}, {Name: "/memory/classes/heap/released:bytes"}}
-	metrics.Read(footprint)
-	runtime.GC()
-	percent := debug.SetGCPercent(-1)
-	limit := debug.SetMemoryLimit(int64(footprint[0].Value.Uint64() - footprint[1].Value.Uint64()))
-	return func() {
-		debug.SetGCPercent(percent)
-		debug.SetMemoryLimit(limit)
-	}
-}
-
 // The memory limit while loading: decoded objects take 3 to 6 times their
 // YAML on the corpora measured (docs/performance.md), parsing garbage about
 // as much again.
@@ -286,19 +261,10 @@ func runScan(cmd *cobra.Command, stdio IO, g *globalFlags, f *scanFlags, args []
 	}
 
 	start := time.Now()
-	parts, scanned, inputErrors, err := f.evaluate(ctx, stdio, log, p, args, start)
+	findings, scanned, inputErrors, err := f.evaluate(ctx, stdio, log, p, args, start)
 	if err != nil {
 		return err
 	}
-	// The decoded objects, the inventory and the models are garbage now
-	// (evaluate returned): they are collected before the findings are
-	// joined into one slice, which then takes their memory instead of
-	// adding to the peak (on the real-world corpus the joined findings are
-	// 25 MB).
-	defer collectEvaluation(stdio)()
-	outcome := parts.Join()
-	log.Debug("evaluated", "findings", len(outcome.Findings), "suppressed", outcome.Suppressed, "elapsed", time.Since(start))
-	findings := outcome.Findings
 	if p.baseline != nil {
 		findings = p.baseline.FilterNew(findings)
 	}
@@ -313,10 +279,11 @@ func runScan(cmd *cobra.Command, stdio IO, g *globalFlags, f *scanFlags, args []
 }
 
 // evaluate reads the inputs, builds the inventory and the models, and runs
-// the checks. It returns the findings unjoined, the number of objects
-// scanned and the inputs that could not be read, sorted; nothing it
-// returns refers to the objects.
-func (f *scanFlags) evaluate(ctx context.Context, stdio IO, log *slog.Logger, p *scanPlan, args []string, start time.Time) (*check.Parts, int, []*source.Error, error) {
+// the checks. It returns the findings, the number of objects scanned and
+// the inputs that could not be read, sorted. Nothing it returns refers to
+// the objects: once it returns, they, the inventory and the models are
+// garbage.
+func (f *scanFlags) evaluate(ctx context.Context, stdio IO, log *slog.Logger, p *scanPlan, args []string, start time.Time) (check.Findings, int, []*source.Error, error) {
 	var read func(int64)
 	resume := func() {}
 	if !f.cluster && f.snapshot == "" {
@@ -342,18 +309,19 @@ func (f *scanFlags) evaluate(ctx context.Context, stdio IO, log *slog.Logger, p 
 	p.runner.BuildModels(env)
 	resume()
 	log.Debug("built the inventory and models", "pod spec errors", len(inv.PodErrors()), "elapsed", time.Since(start))
-	parts, err := p.runner.RunParts(ctx, env)
+	findings, suppressed, err := p.runner.RunParts(ctx, env)
 	if err != nil {
 		return nil, 0, nil, err
 	}
+	log.Debug("evaluated", "findings", findings.Len(), "suppressed", suppressed, "elapsed", time.Since(start))
 	inputErrors := append(append([]*source.Error{}, loaded.Errors...), inv.PodErrors()...)
 	source.SortErrors(inputErrors)
-	return parts, inv.Len(), inputErrors, nil
+	return findings, inv.Len(), inputErrors, nil
 }
 
 // finish writes the report and turns it into the exit status: 2 when an
 // input could not be read, 1 when a finding is at or above --fail-on.
-func (p *scanPlan) finish(stdio IO, objects int, findings []check.Finding, errs []report.Error) error {
+func (p *scanPlan) finish(stdio IO, objects int, findings check.Findings, errs []report.Error) error {
 	rep := report.New(Version(), objects, findings, errs, p.runner.Checks())
 	if err := report.Write(stdio.Out, p.format, rep, report.Options{Color: p.colour}); err != nil {
 		return fmt.Errorf("writing report: %w", err)
@@ -373,16 +341,17 @@ func (p *scanPlan) finish(stdio IO, objects int, findings []check.Finding, errs 
 
 // pointAtFields moves each finding's line from the start of its object to
 // the field it names, for objects read from files.
-func pointAtFields(findings []check.Finding) {
+func pointAtFields(findings check.Findings) {
 	// Findings come grouped by object and objects by file, so each file's
 	// findings are a run: a worker takes a run, reads that file once and
 	// lets it go, and only the files in hand are held.
+	fs := findings.Index()
 	type run struct{ start, end int }
 	var runs []run
-	for i := 0; i < len(findings); {
-		file := findings[i].File()
+	for i := 0; i < fs.Len(); {
+		file := fs.At(i).File()
 		j := i + 1
-		for j < len(findings) && findings[j].File() == file {
+		for j < fs.Len() && fs.At(j).File() == file {
 			j++
 		}
 		if file != "" {
@@ -401,11 +370,11 @@ func pointAtFields(findings []check.Finding) {
 					return
 				}
 				r := runs[k]
-				lines.Reset(findings[r.start].File())
+				lines.Reset(fs.At(r.start).File())
 				for i := r.start; i < r.end; i++ {
 					// Each finding has its own Source (the runner makes
 					// one per finding) and is in one run.
-					if f := &findings[i]; f.Path != "" {
+					if f := fs.At(i); f.Path != "" {
 						f.Source.Line = lines.Line(f.Source.Line, f.Path)
 					}
 				}
@@ -434,8 +403,8 @@ func parseFailOn(s string) (check.Severity, error) {
 	return check.ParseSeverity(s)
 }
 
-func worstAtLeast(fs []check.Finding, sev check.Severity) bool {
-	for _, f := range fs {
+func worstAtLeast(fs check.Findings, sev check.Severity) bool {
+	for _, f := range fs.All() {
 		if f.Severity >= sev {
 			return true
 		}

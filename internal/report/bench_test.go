@@ -12,9 +12,9 @@ func BenchmarkWriteJSON(b *testing.B) {
 	base := sampleReport()
 	var fs []check.Finding
 	for len(fs) < 10_000 {
-		fs = append(fs, base.Findings...)
+		fs = append(fs, base.Findings.Flat()...)
 	}
-	r := New("bench", 1000, fs, nil, base.Checks)
+	r := New("bench", 1000, check.Findings{fs}, nil, base.Checks)
 	for b.Loop() {
 		if err := Write(io.Discard, JSON, r, Options{}); err != nil {
 			b.Fatal(err)

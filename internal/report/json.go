@@ -52,16 +52,16 @@ func writeJSON(w io.Writer, r *Report) error {
 	field("schemaVersion", r.SchemaVersion, false)
 	field("tool", r.Tool, false)
 	field("summary", r.Summary, false)
-	if len(r.Findings) == 0 {
+	if findings := r.Findings.Index(); findings.Len() == 0 {
 		field("findings", []struct{}{}, false)
 	} else {
 		ew.printf("  \"findings\": [\n")
 		if ew.err == nil {
-			ew.err = writeOrdered(w, len(r.Findings), func() itemEncoder {
+			ew.err = writeOrdered(w, findings.Len(), func() itemEncoder {
 				enc := findingEncoder{frameworks: map[*check.Frameworks][]byte{}}
 				return func(b []byte, i int) []byte {
-					b = enc.append(b, &r.Findings[i])
-					if i < len(r.Findings)-1 {
+					b = enc.append(b, findings.At(i))
+					if i < findings.Len()-1 {
 						b = append(b, ',')
 					}
 					return append(b, '\n')

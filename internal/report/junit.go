@@ -46,7 +46,7 @@ type junitProblem struct {
 // for inputs that could not be read.
 func writeJUnit(w io.Writer, r *Report) error {
 	bySuite := map[string][]junitCase{}
-	for _, f := range r.Findings {
+	for _, f := range r.Findings.All() {
 		c := junitCase{
 			Name:      f.Object.String(),
 			Classname: f.Check,

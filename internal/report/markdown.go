@@ -15,10 +15,10 @@ func writeMarkdown(w io.Writer, r *Report) error {
 	for _, s := range check.Severities() {
 		ew.printf("| %s | %d |\n", s, r.Summary.BySeverity[s.String()])
 	}
-	if len(r.Findings) > 0 {
+	if r.Findings.Len() > 0 {
 		ew.printf("\n## Findings\n\n")
 		ew.printf("| Severity | Check | Object | Container | Message | Location |\n| --- | --- | --- | --- | --- | --- |\n")
-		for _, f := range r.Findings {
+		for _, f := range r.Findings.All() {
 			loc := location(f)
 			if f.Path != "" {
 				loc = strings.TrimSpace(loc + " `" + f.Path + "`")

@@ -91,19 +91,27 @@ func TestWriteOrderedStopsAtWriteError(t *testing.T) {
 }
 
 // largeReport has enough findings, in several files, for the encoders to
-// run in parallel blocks.
+// run in parallel blocks. They are held in parts of uneven sizes, as a
+// run's workers produce them, cut inside objects' runs of findings.
 func largeReport(n int) *Report {
 	rep := sampleReport()
-	sample := rep.Findings
-	findings := make([]check.Finding, 0, n)
+	sample := rep.Findings.Flat()
+	var parts check.Findings
+	var part []check.Finding
+	sizes := []int{5, 1, 64, 13, 200, 2, 0, 37}
 	for i := range n {
 		f := sample[i%len(sample)]
+		f.Object = sample[0].Object // seven findings about each object
 		f.Object.Name = fmt.Sprintf("app-%d", i/7)
 		f.Source = &check.Source{File: fmt.Sprintf("k8s/app-%d.yaml", i/40), Line: i % 90}
 		f.Fingerprint = check.Fingerprint(f.Check, f.Object, f.Container, f.Path)
-		findings = append(findings, f)
+		part = append(part, f)
+		if len(part) >= sizes[len(parts)%len(sizes)] {
+			parts, part = append(parts, part), nil
+		}
 	}
-	return New("test", n/7, findings, rep.Errors, sampleChecks())
+	parts = append(parts, part)
+	return New("test", n/7, parts, rep.Errors, sampleChecks())
 }
 
 // TestLargeReportsInOrder: JSON and SARIF written in parallel blocks are
@@ -140,28 +148,44 @@ func TestLargeReportsInOrder(t *testing.T) {
 		t.Fatalf("SARIF of a large report is not JSON: %v", err)
 	}
 	results := log.Runs[0].Results
-	if len(results) != len(rep.Findings) {
-		t.Fatalf("%d SARIF results for %d findings", len(results), len(rep.Findings))
+	findings := rep.Findings.Index()
+	if len(results) != findings.Len() {
+		t.Fatalf("%d SARIF results for %d findings", len(results), findings.Len())
 	}
 	for i, r := range results {
-		if r.Fingerprints["kubeharden/v1"] != rep.Findings[i].Fingerprint {
+		if r.Fingerprints["kubeharden/v1"] != findings.At(i).Fingerprint {
 			t.Fatalf("SARIF result %d is not finding %d", i, i)
 		}
 	}
 }
 
-// TestLargeTableInOrder: the table's object blocks, rendered in parallel,
-// come out in finding order, in colour and without.
+// TestLargeTableInOrder: the table's object blocks, rendered in parallel
+// from findings in parts, are what one encoder renders from the same
+// findings in one slice (an object's run of findings cut between parts is
+// still one block), in colour and without.
 func TestLargeTableInOrder(t *testing.T) {
 	rep := largeReport(5*blockItems + 17)
 	labels := map[check.Severity]string{}
 	for _, s := range check.Severities() {
 		labels[s] = severityLabel(s)
 	}
+	flat := check.Findings{rep.Findings.Flat()}.Index()
+	straddles, start := 0, 0
+	for _, part := range rep.Findings[:len(rep.Findings)-1] {
+		start += len(part)
+		for _, g := range objectGroups(flat) {
+			if g.start < start && start < g.end {
+				straddles++
+			}
+		}
+	}
+	if straddles == 0 {
+		t.Fatal("no object's findings are cut between parts: the test shows nothing")
+	}
 	for _, colour := range []bool{false, true} {
 		var want []byte
-		for _, g := range objectGroups(rep.Findings) {
-			want = appendGroup(want, g, labels, colour)
+		for _, g := range objectGroups(flat) {
+			want = appendGroup(want, flat, g, labels, colour)
 		}
 		var got bytes.Buffer
 		if err := Write(&got, Table, rep, Options{Color: colour}); err != nil {

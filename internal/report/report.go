@@ -17,11 +17,11 @@ const SchemaVersion = "kubeharden.io/report/v1"
 
 // Report is everything a renderer needs.
 type Report struct {
-	SchemaVersion string          `json:"schemaVersion"`
-	Tool          Tool            `json:"tool"`
-	Summary       Summary         `json:"summary"`
-	Findings      []check.Finding `json:"findings"`
-	Errors        []Error         `json:"errors"`
+	SchemaVersion string         `json:"schemaVersion"`
+	Tool          Tool           `json:"tool"`
+	Summary       Summary        `json:"summary"`
+	Findings      check.Findings `json:"findings"`
+	Errors        []Error        `json:"errors"`
 
 	// Checks are the catalogue entries that ran (SARIF rules, JUnit
 	// suites); not part of the JSON schema.
@@ -48,10 +48,7 @@ type Error struct {
 }
 
 // New assembles a report and computes its summary.
-func New(version string, objects int, findings []check.Finding, errs []Error, checks []*check.Check) *Report {
-	if findings == nil {
-		findings = []check.Finding{}
-	}
+func New(version string, objects int, findings check.Findings, errs []Error, checks []*check.Check) *Report {
 	if errs == nil {
 		errs = []Error{}
 	}
@@ -62,11 +59,11 @@ func New(version string, objects int, findings []check.Finding, errs []Error, ch
 		Errors:        errs,
 		Checks:        checks,
 	}
-	r.Summary = Summary{Objects: objects, Findings: len(findings), BySeverity: map[string]int{}}
+	r.Summary = Summary{Objects: objects, Findings: findings.Len(), BySeverity: map[string]int{}}
 	for _, s := range check.Severities() {
 		r.Summary.BySeverity[s.String()] = 0
 	}
-	for _, f := range findings {
+	for _, f := range findings.All() {
 		r.Summary.BySeverity[f.Severity.String()]++
 	}
 	return r
@@ -131,25 +128,29 @@ func write(w io.Writer, f Format, r *Report, opts Options) error {
 	return fmt.Errorf("unknown output format %q", f)
 }
 
-// objectGroups splits sorted findings into runs about the same object.
-func objectGroups(fs []check.Finding) [][]check.Finding {
-	var groups [][]check.Finding
-	for i := 0; i < len(fs); {
+// span is the findings at positions [start, end).
+type span struct{ start, end int }
+
+// objectGroups splits sorted findings into runs about the same object (a
+// run may cross from one part of the findings into the next).
+func objectGroups(fs check.FindingIndex) []span {
+	var groups []span
+	for i := 0; i < fs.Len(); {
 		j := i + 1
-		for j < len(fs) && sameObject(fs[i], fs[j]) {
+		for j < fs.Len() && sameObject(fs.At(i), fs.At(j)) {
 			j++
 		}
-		groups = append(groups, fs[i:j])
+		groups = append(groups, span{i, j})
 		i = j
 	}
 	return groups
 }
 
-func sameObject(a, b check.Finding) bool {
+func sameObject(a, b *check.Finding) bool {
 	return a.Object == b.Object && a.File() == b.File()
 }
 
-func location(f check.Finding) string {
+func location(f *check.Finding) string {
 	if f.Source == nil {
 		return ""
 	}

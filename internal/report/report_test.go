@@ -45,7 +45,7 @@ func sampleReport() *Report {
 			`container "backup" has no cpu limit (resources.limits.cpu) | <pipes> & such`, "Set resources.limits.cpu.", check.Frameworks{}),
 	}
 	errs := []Error{{Source: "k8s/broken.yaml:4", Message: "invalid YAML at line 5: did not find expected key"}}
-	return New("test", 7, findings, errs, sampleChecks())
+	return New("test", 7, check.Findings{findings}, errs, sampleChecks())
 }
 
 func TestGolden(t *testing.T) {
@@ -262,7 +262,8 @@ func TestJSONMatchesEncodingJSON(t *testing.T) {
 		Source:     &check.Source{File: "-"},
 		Frameworks: &check.Frameworks{},
 	}
-	rep.Findings = append(rep.Findings, odd, check.Finding{Check: "y", Severity: check.Low, Category: check.Workload, Object: check.ObjectRef{Kind: "K", Name: "n"}})
+	// A second part: the writers read findings across parts.
+	rep.Findings = append(rep.Findings, []check.Finding{odd, {Check: "y", Severity: check.Low, Category: check.Workload, Object: check.ObjectRef{Kind: "K", Name: "n"}}})
 	var got bytes.Buffer
 	if err := Write(&got, JSON, rep, Options{}); err != nil {
 		t.Fatal(err)

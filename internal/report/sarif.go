@@ -141,10 +141,10 @@ func writeSARIF(w io.Writer, r *Report) error {
 		addRule(c)
 	}
 	// Findings of checks the report does not list still get a rule.
-	for _, f := range r.Findings {
+	for _, f := range r.Findings.All() {
 		if _, ok := index[f.Check]; !ok {
 			addRule(&check.Check{Metadata: check.Metadata{ID: f.Check, Title: f.Check, Severity: f.Severity, Category: f.Category,
-				Description: f.Message, Remediation: f.Remediation, Frameworks: frameworksOf(f)}})
+				Description: f.Message, Remediation: f.Remediation, Frameworks: frameworksOf(*f)}})
 		}
 	}
 	for _, e := range r.Errors {
@@ -168,19 +168,21 @@ func writeSARIF(w io.Writer, r *Report) error {
 	}
 	ew.printf("{\n  \"$schema\": %q,\n  \"version\": %q,\n  \"runs\": [\n    {\n", sarifSchema, sarifVersion)
 	ew.printf("      \"tool\": %s,\n      \"invocations\": %s,\n      \"results\": [", tool, invocations)
+	findings := r.Findings.Index()
 	if ew.err == nil {
-		ew.err = writeOrdered(w, len(r.Findings), func() itemEncoder {
+		ew.err = writeOrdered(w, findings.Len(), func() itemEncoder {
 			var enc sarifResultEncoder
 			return func(b []byte, i int) []byte {
 				if i > 0 {
 					b = append(b, ',')
 				}
 				b = append(b, "\n        "...)
-				return enc.append(b, &r.Findings[i], index[r.Findings[i].Check])
+				f := findings.At(i)
+				return enc.append(b, f, index[f.Check])
 			}
 		})
 	}
-	if len(r.Findings) > 0 {
+	if findings.Len() > 0 {
 		ew.printf("\n      ")
 	}
 	ew.printf("]\n    }\n  ]\n}\n")

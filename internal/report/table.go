@@ -40,13 +40,14 @@ func writeTable(w io.Writer, r *Report, opts Options) error {
 	}
 	// Each object's block is rendered on its own (in parallel, written in
 	// order): a large scan has hundreds of thousands of rows.
-	groups := objectGroups(r.Findings)
+	findings := r.Findings.Index()
+	groups := objectGroups(findings)
 	ew.err = writeOrdered(w, len(groups), func() itemEncoder {
 		return func(b []byte, i int) []byte {
-			return appendGroup(b, groups[i], labels, opts.Color)
+			return appendGroup(b, findings, groups[i], labels, opts.Color)
 		}
 	})
-	if len(r.Findings) == 0 {
+	if findings.Len() == 0 {
 		ew.printf("No findings.\n")
 	}
 	var counts []string
@@ -75,8 +76,8 @@ func writeTable(w io.Writer, r *Report, opts Options) error {
 
 // appendGroup appends one object's block: its title (and file), a row per
 // finding with the field it is about, and a blank line.
-func appendGroup(b []byte, group []check.Finding, labels map[check.Severity]string, colour bool) []byte {
-	head := group[0]
+func appendGroup(b []byte, fs check.FindingIndex, group span, labels map[check.Severity]string, colour bool) []byte {
+	head := fs.At(group.start)
 	if colour {
 		b = append(b, ansiBold...)
 	}
@@ -90,10 +91,11 @@ func appendGroup(b []byte, group []check.Finding, labels map[check.Severity]stri
 	}
 	b = append(b, '\n')
 	idWidth := 0
-	for _, f := range group {
-		idWidth = max(idWidth, len(f.Check))
+	for i := group.start; i < group.end; i++ {
+		idWidth = max(idWidth, len(fs.At(i).Check))
 	}
-	for _, f := range group {
+	for i := group.start; i < group.end; i++ {
+		f := fs.At(i)
 		b = append(b, "  "...)
 		b = appendPainted(b, colour, severityColor[f.Severity], cmp.Or(labels[f.Severity], severityLabel(f.Severity)))
 		b = append(b, "  "...)
@@ -131,7 +133,7 @@ func (e *errWriter) printf(format string, args ...any) {
 
 // appendFieldLocation appends "at PATH (line N)": where in the object the
 // finding is. The caller checks there is a path or a line.
-func appendFieldLocation(b []byte, f check.Finding) []byte {
+func appendFieldLocation(b []byte, f *check.Finding) []byte {
 	b = append(b, "at "...)
 	line := 0
 	if f.Source != nil {
