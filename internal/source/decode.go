@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"maps"
 	"strconv"
 	"strings"
 	"unicode/utf8"
@@ -288,7 +289,7 @@ func objectsFromValue(v any, line int, lenient bool, itemLine func(int) int) ([]
 				errs = append(errs, documentError{line: il, err: fmt.Errorf("items[%d] is a %s, not a Kubernetes object", i, describe(item))})
 				continue
 			}
-			typedListItem(body, m)
+			m = typedListItem(body, m)
 			if err := validateObject(m); err != nil {
 				errs = append(errs, documentError{line: il, err: fmt.Errorf("items[%d]: %w", i, err)})
 				continue
@@ -305,20 +306,28 @@ func objectsFromValue(v any, line int, lenient bool, itemLine func(int) int) ([]
 
 // typedListItem gives an item of a typed list (PodList, as `kubectl get
 // -o yaml` writes it) the kind and apiVersion the API server leaves out:
-// the list's kind without "List", and the list's apiVersion.
-func typedListItem(list, item map[string]any) {
+// the list's kind without "List", and the list's apiVersion. The item is
+// copied first: decoded values may be shared with other documents.
+func typedListItem(list, item map[string]any) map[string]any {
 	kind, _ := list["kind"].(string)
 	if kind == "List" {
-		return
+		return item
 	}
-	if _, ok := item["kind"]; !ok {
+	_, hasKind := item["kind"]
+	_, hasVersion := item["apiVersion"]
+	if hasKind && hasVersion {
+		return item
+	}
+	item = maps.Clone(item)
+	if !hasKind {
 		item["kind"] = strings.TrimSuffix(kind, "List")
 	}
-	if _, ok := item["apiVersion"]; !ok {
+	if !hasVersion {
 		if v, ok := list["apiVersion"].(string); ok {
 			item["apiVersion"] = v
 		}
 	}
+	return item
 }
 
 func isList(m map[string]any) bool {

@@ -27,6 +27,7 @@ type fastLine struct {
 	content []byte // without indentation and without a trailing comment for structural use
 	raw     []byte // the whole line without its newline (block scalars need it)
 	line    int    // 1-based within the chunk
+	off     int    // of raw within the chunk
 }
 
 type fastParser struct {
@@ -37,6 +38,10 @@ type fastParser struct {
 	pos          int
 	depth        int
 	open         []int // docTable.build's stack, kept for reuse
+	chunk        []byte
+	deepest      int // the deepest block reached
+	// shared, when not nil, hands out one value for equal nested blocks.
+	shared *subtrees
 }
 
 // fastDecode decodes one document chunk. It returns the value (nil for an
@@ -52,7 +57,7 @@ func (p *fastParser) decode(chunk []byte) (any, int, error) {
 	if !fastSafeBytes(chunk) {
 		return nil, 0, errFallback
 	}
-	*p = fastParser{lines: p.lines[:0], finalNewline: len(chunk) > 0 && chunk[len(chunk)-1] == '\n'}
+	*p = fastParser{lines: p.lines[:0], finalNewline: len(chunk) > 0 && chunk[len(chunk)-1] == '\n', chunk: chunk, shared: p.shared}
 	if err := p.split(chunk); err != nil {
 		return nil, 0, err
 	}
@@ -125,7 +130,7 @@ func unparsed(l fastLine) fastLine {
 	for indent < len(l.raw) && l.raw[indent] == ' ' {
 		indent++
 	}
-	return fastLine{indent: indent, content: l.raw[indent:], raw: l.raw, line: l.line}
+	return fastLine{indent: indent, content: l.raw[indent:], raw: l.raw, line: l.line, off: l.off}
 }
 
 // fastSafeBytes rejects input with characters whose handling differs
@@ -159,12 +164,14 @@ func (p *fastParser) split(chunk []byte) error {
 	if lines := bytes.Count(chunk, []byte{'\n'}) + 1; cap(p.lines) < lines {
 		p.lines = make([]fastLine, 0, lines)
 	}
-	n := 0
+	n, off := 0, 0
 	for len(chunk) > 0 {
 		n++
 		var line []byte
+		start := off
 		if i := bytes.IndexByte(chunk, '\n'); i >= 0 {
 			line, chunk = chunk[:i], chunk[i+1:]
+			off += i + 1
 		} else {
 			line, chunk = chunk, nil
 		}
@@ -177,7 +184,7 @@ func (p *fastParser) split(chunk []byte) error {
 		if len(content) > 0 && (content[0] == '%' || bytes.HasPrefix(content, []byte("---")) || bytes.HasPrefix(content, []byte("..."))) && indent == 0 {
 			return errFallback // directives and document markers
 		}
-		p.lines = append(p.lines, fastLine{indent: indent, content: content, raw: line, line: n})
+		p.lines = append(p.lines, fastLine{indent: indent, content: content, raw: line, line: n, off: start})
 	}
 	return nil
 }
@@ -201,6 +208,7 @@ func (p *fastParser) block(ind int) (any, error) {
 	if p.depth > fastMaxDepth {
 		return nil, errFallback
 	}
+	p.deepest = max(p.deepest, p.depth)
 	l := p.lines[p.pos]
 	if isSeqEntry(l.content) {
 		return p.sequence(ind)
@@ -295,7 +303,7 @@ func (p *fastParser) sequence(ind int) ([]any, error) {
 		} else if ok {
 			// A compact mapping: "- name: x" continues on lines indented
 			// to the key's column.
-			p.lines[p.pos] = fastLine{indent: ind + offset, content: rest, raw: l.raw, line: l.line}
+			p.lines[p.pos] = fastLine{indent: ind + offset, content: rest, raw: l.raw, line: l.line, off: l.off}
 			v, err := p.mapping(ind + offset)
 			if err != nil {
 				return nil, err
@@ -509,7 +517,7 @@ func (p *fastParser) nested(parent int, inMapping bool) (any, error) {
 			p.pos++
 			return p.value(next.content, parent, next, inMapping)
 		}
-		return p.block(next.indent)
+		return p.sharedBlock(next.indent)
 	case inMapping && next.indent == parent && isSeqEntry(next.content):
 		return p.sequence(parent)
 	}

@@ -39,7 +39,13 @@ func slowDecode(chunk []byte) (any, int, error) {
 
 // agree fails t if the fast path answers differently from yaml.v3.
 func agree(t testing.TB, name string, chunk []byte) (fast bool) {
-	fv, fl, ferr := fastDecode(chunk)
+	return agreeWith(t, new(fastParser), name, chunk)
+}
+
+// agreeWith is agree decoding with p, whose table of shared blocks (when
+// it has one) may hold blocks of documents decoded before.
+func agreeWith(t testing.TB, p *fastParser, name string, chunk []byte) (fast bool) {
+	fv, fl, ferr := p.decode(chunk)
 	if errors.Is(ferr, errFallback) {
 		return false
 	}
@@ -112,6 +118,9 @@ func TestFastPathAgreesOnCorpus(t *testing.T) {
 		t.Skipf("real-world corpus not found at %s (it lives in ../shared beside the repository)", corpus)
 	}
 	var docs, fast, lists int
+	// One parser for the whole corpus, as a loading worker has: its table
+	// hands out blocks decoded in earlier documents and files.
+	shared := &fastParser{shared: newSubtrees()}
 	err := filepath.WalkDir(corpus, func(path string, d fs.DirEntry, err error) error {
 		if err != nil || d.IsDir() || !(strings.HasSuffix(path, ".yaml") || strings.HasSuffix(path, ".yml")) {
 			return err
@@ -122,7 +131,7 @@ func TestFastPathAgreesOnCorpus(t *testing.T) {
 		}
 		for c := range splitDocuments(data) {
 			docs++
-			if agree(t, path, c.data) {
+			if agreeWith(t, shared, path, c.data) {
 				fast++
 				var p fastParser
 				if v, _, _ := p.decode(c.data); v != nil {
@@ -158,6 +167,11 @@ func FuzzFastPathAgrees(f *testing.F) {
 	}
 	f.Fuzz(func(t *testing.T, data []byte) {
 		agree(t, "fuzz", data)
+		// Through a table of shared blocks: repeats within the document
+		// share, and so does all of it decoded a second time.
+		p := &fastParser{shared: newSubtrees()}
+		agreeWith(t, p, "fuzz, shared blocks", data)
+		agreeWith(t, p, "fuzz, shared blocks again", data)
 	})
 }
 

@@ -90,7 +90,7 @@ func Load(ctx context.Context, opts Options, paths ...string) *Result {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			var s scratch
+			s := scratch{fast: fastParser{shared: newSubtrees()}}
 			for i := range next {
 				results[i] = run(ctx, opts, tasks[i], &s)
 			}
@@ -286,6 +286,7 @@ func parse(file string, data []byte, lenient bool) taskResult {
 // parseWith is parse reusing fast's line table.
 func parseWith(fast *fastParser, file string, data []byte, lenient bool) taskResult {
 	var r taskResult
+
 	defer func() {
 		if cap(fast.lines) > 1<<16 {
 			fast.lines = nil // one huge file should not pin its table

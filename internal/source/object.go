@@ -26,7 +26,9 @@ func (p Position) String() string {
 
 // Object is one decoded Kubernetes object. Body is the decoded document as
 // produced by encoding/json-compatible decoding (map[string]any, []any,
-// string, int64, float64, bool, nil). Objects are read-only once loaded.
+// string, int64, float64, bool, nil). Objects are read-only once loaded:
+// the loader hands out one value for equal nested blocks, so parts of a
+// Body may be shared with other objects.
 type Object struct {
 	Body map[string]any
 	// Source is where the object starts.

@@ -1,0 +1,86 @@
+package source
+
+// subtrees shares decoded nested blocks between the documents one loading
+// worker reads: a block whose text (indentation included) was decoded
+// before is not decoded again, and its value is shared. Manifests repeat
+// themselves: a ReplicaSet carries its Deployment's pod template, a
+// Deployment's pods carry the same spec, every object of an application
+// the same labels. Decoded values are read-only once loaded (Object), so
+// sharing them is safe, and it saves both the decoding and the memory.
+type subtrees struct {
+	values map[string]sharedValue
+	bytes  int // of the keys held
+}
+
+type sharedValue struct {
+	v     any
+	depth int // of nesting below the block, for the depth limit
+}
+
+// Blocks shorter than subtreeMinBytes are decoded again (a lookup costs
+// about as much), and so are blocks longer than subtreeMaxBlock: large
+// blocks rarely repeat, and every level of one would be a key (on the
+// real-world corpus, keys of up to 4 KiB are a quarter of the bytes of all
+// keys and find as many repeats). The table is emptied when its keys pass
+// subtreeMaxBytes: repeats are mostly near each other (one application's
+// objects), and a larger table measured no better.
+const (
+	subtreeMinBytes = 64
+	subtreeMaxBlock = 4 << 10
+	subtreeMaxBytes = 1 << 20
+)
+
+func newSubtrees() *subtrees { return &subtrees{values: map[string]sharedValue{}} }
+
+// sharedBlock is block(ind) through p.shared. The block is the lines from
+// the current one up to the next content line indented less than ind,
+// blank and comment lines included (a "|+" scalar keeps trailing blank
+// lines), and its value depends on nothing else: equal text decodes to an
+// equal value.
+func (p *fastParser) sharedBlock(ind int) (any, error) {
+	if p.shared == nil {
+		return p.block(ind)
+	}
+	start := p.lines[p.pos].off
+	end := p.pos + 1
+	for end < len(p.lines) {
+		if l := unparsed(p.lines[end]); !blank(l) && l.indent < ind {
+			break
+		}
+		if p.lines[end].off-start > subtreeMaxBlock {
+			return p.block(ind) // too large to share: no need to find its end
+		}
+		end++
+	}
+	// The text runs to the next line, or to the end of the document: a
+	// block scalar's chomping there depends on the final line break,
+	// which is then part of the text.
+	text := p.chunk[start:]
+	if end < len(p.lines) {
+		text = p.chunk[start:p.lines[end].off]
+	}
+	if len(text) < subtreeMinBytes || len(text) > subtreeMaxBlock {
+		return p.block(ind)
+	}
+	if sv, ok := p.shared.values[string(text)]; ok && p.depth+sv.depth <= fastMaxDepth {
+		p.pos = end
+		return sv.v, nil
+	}
+	entry, deepest := p.depth, p.deepest
+	p.deepest = p.depth
+	v, err := p.block(ind)
+	depth := p.deepest - entry
+	p.deepest = max(deepest, p.deepest)
+	// Only a block that ended where the next shallower line starts is
+	// shared (a sequence at its key's indentation ends earlier).
+	if err != nil || p.pos != end {
+		return v, err
+	}
+	if p.shared.bytes+len(text) > subtreeMaxBytes {
+		clear(p.shared.values)
+		p.shared.bytes = 0
+	}
+	p.shared.values[string(text)] = sharedValue{v: v, depth: depth}
+	p.shared.bytes += len(text)
+	return v, nil
+}

@@ -1,0 +1,120 @@
+package source
+
+import (
+	"reflect"
+	"strings"
+	"testing"
+)
+
+// block64 is a nested block long enough to be shared.
+const block64 = "    image: registry.example.com/team/app:1.2.3\n    imagePullPolicy: IfNotPresent\n"
+
+// TestSharedBlocks: through a table, equal blocks decode to one value,
+// identical to what yaml.v3 decodes, in the same document and in later
+// ones; blocks whose text differs in anything that could change their
+// value are not confused.
+func TestSharedBlocks(t *testing.T) {
+	p := &fastParser{shared: newSubtrees()}
+	doc := "a:\n  x:\n" + block64 + "b:\n  x:\n" + block64 + "c: 1\n"
+	if !agreeWith(t, p, "repeated", []byte(doc)) {
+		t.Fatal("fell back")
+	}
+	v, _, _ := p.decode([]byte(doc))
+	m := v.(map[string]any)
+	if !sameMap(m["a"], m["b"]) {
+		t.Error("equal blocks in one document were not shared")
+	}
+	// A later document: the block is handed out again.
+	later := "kind: X\nspec:\n  x:\n" + block64 + "other: 2\n"
+	if !agreeWith(t, p, "later", []byte(later)) {
+		t.Fatal("fell back")
+	}
+	v2, _, _ := p.decode([]byte(later))
+	if !sameMap(v2.(map[string]any)["spec"], m["a"]) {
+		t.Error("a block of an earlier document was not shared")
+	}
+
+	// Texts that differ only where a value could differ: trailing blank
+	// lines kept by "|+", the final line break, a sequence that ends at
+	// its key's indentation, a comment.
+	keep := "    script: |+\n      echo one two three four five six seven eight\n"
+	for i, c := range []string{
+		"a:\n  s:\n" + keep + "\nb:\n  s:\n" + keep + "\n\n\nc: 1\n",
+		"a:\n  s:\n" + keep + "b:\n  s:\n" + strings.TrimSuffix(keep, "\n"),
+		"a:\n  s:\n" + keep + "b:\n  s:\n" + keep,
+		"a:\n  k:\n  - one two three four five six seven eight nine ten\n  - x\n  n: 1\nb:\n  k:\n  - one two three four five six seven eight nine ten\n  - x\n  n: 1\n",
+		"a:\n  x:\n" + block64 + "  # comment\nb:\n  x:\n" + block64,
+		"l:\n- name: a\n  spec:\n" + block64 + "- name: b\n  spec:\n" + block64 + "- name: c\n  spec:\n" + block64,
+	} {
+		q := &fastParser{shared: newSubtrees()}
+		// Case 1 ends in a block scalar without a line break, which
+		// yaml.v3 decodes; the rest take the fast path.
+		if !agreeWith(t, q, "case", []byte(c)) && i != 1 {
+			t.Errorf("case %d fell back", i)
+		}
+		agreeWith(t, q, "case again", []byte(c))
+	}
+}
+
+// TestSharedBlocksKeepTheDepthLimit: a shared block handed out deeper than
+// the fast path goes falls back, as decoding it would.
+func TestSharedBlocksKeepTheDepthLimit(t *testing.T) {
+	nest := func(depth int, inner string) string {
+		var b strings.Builder
+		for i := range depth {
+			b.WriteString(strings.Repeat("  ", i) + "k:\n")
+		}
+		for _, line := range strings.SplitAfter(inner, "\n") {
+			if line != "" {
+				b.WriteString(strings.Repeat("  ", depth) + line)
+			}
+		}
+		return b.String()
+	}
+	inner := nest(10, "leaf: a value long enough for the block to be shared\n")
+	p := &fastParser{shared: newSubtrees()}
+	if v, _, err := p.decode([]byte(nest(2, inner))); err != nil || v == nil {
+		t.Fatalf("shallow: %v", err)
+	}
+	if _, _, err := p.decode([]byte(nest(fastMaxDepth-5, inner))); err != errFallback {
+		t.Errorf("deep: %v, want a fallback", err)
+	}
+	if _, _, err := new(fastParser).decode([]byte(nest(fastMaxDepth-5, inner))); err != errFallback {
+		t.Errorf("deep, unshared: %v, want a fallback", err)
+	}
+}
+
+// TestSharedBlocksTableIsBounded: the table's keys stay under
+// subtreeMaxBytes however many distinct blocks go by.
+func TestSharedBlocksTableIsBounded(t *testing.T) {
+	p := &fastParser{shared: newSubtrees()}
+	for i := range 40_000 {
+		doc := "a:\n  x:\n" + block64 + "    n: " + strings.Repeat("x", i%50) + "\n  id: " + strings.Repeat("y", i/50) + "\n"
+		if _, _, err := p.decode([]byte(doc)); err != nil {
+			t.Fatal(err)
+		}
+		if p.shared.bytes > subtreeMaxBytes {
+			t.Fatalf("table holds %d bytes of keys", p.shared.bytes)
+		}
+	}
+}
+
+func sameMap(a, b any) bool {
+	ma, ok1 := a.(map[string]any)
+	mb, ok2 := b.(map[string]any)
+	return ok1 && ok2 && reflect.ValueOf(ma).UnsafePointer() == reflect.ValueOf(mb).UnsafePointer()
+}
+
+// TestSharedBlocksStayUnchanged: filling in the kind of a typed list's
+// items does not change a block shared with another document.
+func TestSharedBlocksStayUnchanged(t *testing.T) {
+	item := "-\n  metadata:\n    name: a-name-long-enough-for-the-block-to-be-shared\n    namespace: default\n"
+	file := "apiVersion: v1\nkind: PodList\nitems:\n" + item + "---\napiVersion: v1\nkind: ServiceList\nitems:\n" + item
+	res := parseWith(&fastParser{shared: newSubtrees()}, "lists.yaml", []byte(file), false)
+	if len(res.objects) != 2 || len(res.errors) != 0 {
+		t.Fatalf("%d objects, errors %v", len(res.objects), res.errors)
+	}
+	if k0, k1 := res.objects[0].Kind(), res.objects[1].Kind(); k0 != "Pod" || k1 != "Service" {
+		t.Errorf("kinds %s and %s, want Pod and Service", k0, k1)
+	}
+}
