@@ -50,7 +50,7 @@ func Build(objects []*source.Object) *Inventory {
 	const run = 64
 	var next atomic.Int64
 	decode := func() {
-		shared := newResourceLists()
+		shared := newSharedViews()
 		for {
 			start := int(next.Add(run)) - run
 			if start >= len(objects) {

@@ -4,8 +4,10 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"reflect"
 	"strconv"
 	"strings"
+	"unsafe"
 
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
@@ -62,9 +64,8 @@ var genericTemplatePaths = [][]string{
 // when o has a pod template that does not decode.
 func PodOf(o *source.Object) (*Pod, error) { return podOf(o, nil) }
 
-// podOf is PodOf, sharing equal resource lists through shared when it is
-// not nil.
-func podOf(o *source.Object, shared *resourceLists) (*Pod, error) {
+// podOf is PodOf, sharing views through shared when it is not nil.
+func podOf(o *source.Object, shared *sharedViews) (*Pod, error) {
 	kind := o.Kind()
 	path, builtin := templatePaths[kind]
 	if builtin && builtinGroups[o.Group()] {
@@ -96,7 +97,7 @@ func podOf(o *source.Object, shared *resourceLists) (*Pod, error) {
 
 // decodePod converts a pod (or template: metadata + spec) map into typed
 // form. Unknown fields are ignored, as the API server would prune them.
-func decodePod(o *source.Object, tmpl map[string]any, prefix []string, shared *resourceLists) (*Pod, error) {
+func decodePod(o *source.Object, tmpl map[string]any, prefix []string, shared *sharedViews) (*Pod, error) {
 	spec, _ := tmpl["spec"].(map[string]any)
 	if spec == nil {
 		if _, present := tmpl["spec"]; present && tmpl["spec"] != nil {
@@ -114,18 +115,86 @@ func decodePod(o *source.Object, tmpl map[string]any, prefix []string, shared *r
 		MetaPath: joinPath(prefix, "metadata"),
 		SpecPath: joinPath(prefix, "spec"),
 	}
-	if err := typed.FromUnstructured(spec, p.Spec); err != nil {
-		return nil, fmt.Errorf("%s: %s: %w", o, p.SpecPath, explainDecodeError(spec, &corev1.PodSpec{}, err))
+	if ps, ok := shared.spec(spec); ok {
+		p.Spec = ps
+	} else {
+		if err := typed.FromUnstructured(spec, p.Spec); err != nil {
+			return nil, fmt.Errorf("%s: %s: %w", o, p.SpecPath, explainDecodeError(spec, &corev1.PodSpec{}, err))
+		}
+		shared.lists().shareContainers(spec, p.Spec)
+		applyAPIDefaults(p.Spec)
+		shared.keepSpec(spec, p.Spec)
 	}
-	shared.shareContainers(spec, p.Spec)
-	applyAPIDefaults(p.Spec)
 	p.containers = containerRefs(p.Spec, p.SpecPath)
 	if md, ok := tmpl["metadata"].(map[string]any); ok {
-		if err := typed.FromUnstructured(md, p.Meta); err != nil {
-			return nil, fmt.Errorf("%s: %s: %w", o, p.MetaPath, explainDecodeError(md, &metav1.ObjectMeta{}, err))
+		if meta, ok := shared.meta(md); ok {
+			p.Meta = meta
+		} else {
+			if err := typed.FromUnstructured(md, p.Meta); err != nil {
+				return nil, fmt.Errorf("%s: %s: %w", o, p.MetaPath, explainDecodeError(md, &metav1.ObjectMeta{}, err))
+			}
+			shared.keepMeta(md, p.Meta)
 		}
 	}
 	return p, nil
+}
+
+// sharedViews is what one decoding worker shares between the pod views it
+// decodes: equal container resource lists, and the typed spec and metadata
+// of a template that is the very same decoded value as one decoded before.
+// The loader hands out one value for equal nested blocks, as when a
+// ReplicaSet carries its Deployment's template or a Deployment's pods its
+// spec; views are read-only, so those objects can share one typed spec.
+type sharedViews struct {
+	resources *resourceLists
+	specs     map[unsafe.Pointer]*corev1.PodSpec // by the decoded spec map
+	metas     map[unsafe.Pointer]*metav1.ObjectMeta
+}
+
+// maxSharedViews bounds the tables: inputs with more distinct templates
+// keep the rest unshared.
+const maxSharedViews = 1 << 16
+
+func newSharedViews() *sharedViews {
+	return &sharedViews{resources: newResourceLists(), specs: map[unsafe.Pointer]*corev1.PodSpec{}, metas: map[unsafe.Pointer]*metav1.ObjectMeta{}}
+}
+
+// lists returns the resource lists to share, or nil.
+func (s *sharedViews) lists() *resourceLists {
+	if s == nil {
+		return nil
+	}
+	return s.resources
+}
+
+// spec returns the view decoded before from the same spec map.
+func (s *sharedViews) spec(m map[string]any) (*corev1.PodSpec, bool) {
+	if s == nil {
+		return nil, false
+	}
+	ps, ok := s.specs[reflect.ValueOf(m).UnsafePointer()]
+	return ps, ok
+}
+
+func (s *sharedViews) keepSpec(m map[string]any, ps *corev1.PodSpec) {
+	if s != nil && len(s.specs) < maxSharedViews {
+		s.specs[reflect.ValueOf(m).UnsafePointer()] = ps
+	}
+}
+
+// meta returns the metadata view decoded before from the same map.
+func (s *sharedViews) meta(m map[string]any) (*metav1.ObjectMeta, bool) {
+	if s == nil {
+		return nil, false
+	}
+	meta, ok := s.metas[reflect.ValueOf(m).UnsafePointer()]
+	return meta, ok
+}
+
+func (s *sharedViews) keepMeta(m map[string]any, meta *metav1.ObjectMeta) {
+	if s != nil && len(s.metas) < maxSharedViews {
+		s.metas[reflect.ValueOf(m).UnsafePointer()] = meta
+	}
 }
 
 // explainDecodeError turns the unstructured converter's terse error
