@@ -345,7 +345,7 @@ func (p *fastParser) value(rest []byte, parent int, l fastLine, inMapping bool) 
 			v, err = singleQuoted(rest)
 		}
 	case '[', '{':
-		v, err = flow(rest)
+		v, err = p.sharedFlow(rest)
 	case '>', '&', '*', '!', '%', '@', '`', ',', ']', '}', '#':
 		return nil, errFallback
 	default:

@@ -9,7 +9,8 @@ package source
 // sharing them is safe, and it saves both the decoding and the memory.
 type subtrees struct {
 	values map[string]sharedValue
-	bytes  int // of the keys held
+	flows  map[string]any // flow nodes ("{app: web}") by their text
+	bytes  int            // of the keys held
 }
 
 type sharedValue struct {
@@ -30,7 +31,42 @@ const (
 	subtreeMaxBytes = 1 << 20
 )
 
-func newSubtrees() *subtrees { return &subtrees{values: map[string]sharedValue{}} }
+func newSubtrees() *subtrees {
+	return &subtrees{values: map[string]sharedValue{}, flows: map[string]any{}}
+}
+
+// Flow nodes from flowMinBytes long are shared: a flow mapping decodes
+// to a map of at least 300 bytes, and labels written as one are repeated
+// on every object of an application.
+const flowMinBytes = 8
+
+// sharedFlow is flow(text) through p.shared. A flow node on one line
+// decodes the same wherever it is.
+func (p *fastParser) sharedFlow(text []byte) (any, error) {
+	if p.shared == nil || len(text) < flowMinBytes || len(text) > subtreeMaxBlock {
+		return flow(text)
+	}
+	if v, ok := p.shared.flows[string(text)]; ok {
+		return v, nil
+	}
+	v, err := flow(text)
+	if err != nil {
+		return v, err
+	}
+	p.shared.keep(len(text))
+	p.shared.flows[string(text)] = v
+	return v, nil
+}
+
+// keep makes room for a key of n bytes, emptying the table when it is full.
+func (s *subtrees) keep(n int) {
+	if s.bytes+n > subtreeMaxBytes {
+		clear(s.values)
+		clear(s.flows)
+		s.bytes = 0
+	}
+	s.bytes += n
+}
 
 // sharedBlock is block(ind) through p.shared. The block is the lines from
 // the current one up to the next content line indented less than ind,
@@ -76,11 +112,7 @@ func (p *fastParser) sharedBlock(ind int) (any, error) {
 	if err != nil || p.pos != end {
 		return v, err
 	}
-	if p.shared.bytes+len(text) > subtreeMaxBytes {
-		clear(p.shared.values)
-		p.shared.bytes = 0
-	}
+	p.shared.keep(len(text))
 	p.shared.values[string(text)] = sharedValue{v: v, depth: depth}
-	p.shared.bytes += len(text)
 	return v, nil
 }

@@ -118,3 +118,23 @@ func TestSharedBlocksStayUnchanged(t *testing.T) {
 		t.Errorf("kinds %s and %s, want Pod and Service", k0, k1)
 	}
 }
+
+// TestSharedFlows: equal flow nodes decode to one value, equal to
+// yaml.v3's, wherever they are.
+func TestSharedFlows(t *testing.T) {
+	p := &fastParser{shared: newSubtrees()}
+	doc := "metadata:\n  labels: {app: web, tier: backend}\nspec:\n  selector:\n    matchLabels: {app: web, tier: backend}\n  list:\n  - {app: web, tier: backend}\n  - [a, b, {c: d}]\n  other: [a, b, {c: d}]\n"
+	if !agreeWith(t, p, "flows", []byte(doc)) {
+		t.Fatal("fell back")
+	}
+	v, _, _ := p.decode([]byte(doc))
+	m := v.(map[string]any)
+	labels := m["metadata"].(map[string]any)["labels"]
+	spec := m["spec"].(map[string]any)
+	if !sameMap(labels, spec["selector"].(map[string]any)["matchLabels"]) || !sameMap(labels, spec["list"].([]any)[0]) {
+		t.Error("equal flow mappings were not shared")
+	}
+	if a, b := spec["list"].([]any)[1].([]any), spec["other"].([]any); &a[0] != &b[0] {
+		t.Error("equal flow sequences were not shared")
+	}
+}
