@@ -100,6 +100,7 @@ func (p *fastParser) sharedBlock(ind int) (any, error) {
 	}
 	if sv, ok := p.shared.values[string(text)]; ok && p.depth+sv.depth <= fastMaxDepth {
 		p.pos = end
+		p.deepest = max(p.deepest, p.depth+sv.depth) // for an enclosing block's entry
 		return sv.v, nil
 	}
 	entry, deepest := p.depth, p.deepest

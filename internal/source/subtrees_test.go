@@ -82,6 +82,36 @@ func TestSharedBlocksKeepTheDepthLimit(t *testing.T) {
 	if _, _, err := new(fastParser).decode([]byte(nest(fastMaxDepth-5, inner))); err != errFallback {
 		t.Errorf("deep, unshared: %v, want a fallback", err)
 	}
+	// A block around a shared one records the shared block's depth too.
+	// under puts a block at indentation n*step, below n keys: the same
+	// text can be reached at different depths.
+	under := func(n, step int, block string) string {
+		var b strings.Builder
+		for i := range n {
+			b.WriteString(strings.Repeat(" ", i*step) + "k:\n")
+		}
+		for _, line := range strings.SplitAfter(block, "\n") {
+			if line != "" {
+				b.WriteString(strings.Repeat(" ", n*step) + line)
+			}
+		}
+		return b.String()
+	}
+	deepInner := nest(25, "leaf: a value long enough for the block to be shared\n")
+	wrapper := under(1, 2, deepInner)[len("k:\n"):] // deepInner indented by 2
+	wrapper = "w:\n" + wrapper + "other: a value long enough for the wrapper to be shared\n"
+	q := &fastParser{shared: newSubtrees()}
+	for _, doc := range []string{
+		under(41, 2, deepInner), // the inner block alone, at indentation 82
+		under(40, 2, wrapper),   // around it (a hit) at 80: the wrapper is shared
+	} {
+		if !agreeWith(t, q, "priming", []byte(doc)) {
+			t.Fatal("priming fell back")
+		}
+	}
+	if _, _, err := q.decode([]byte(under(80, 1, wrapper))); err != errFallback {
+		t.Errorf("the wrapper 80 levels deep: %v, want a fallback", err)
+	}
 }
 
 // TestSharedBlocksTableIsBounded: the table's keys stay under
