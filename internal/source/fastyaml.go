@@ -1054,6 +1054,9 @@ func (f *flowParser) plain(key bool) ([]byte, error) {
 			}
 			return nil, errFallback // "a:b" in flow: leave to yaml.v3
 		}
+		if c == '?' {
+			return nil, errFallback // yaml.v3 ends a flow scalar at "?" ("[0?]" is an error there)
+		}
 		f.i++
 	}
 	raw := bytes.TrimRight(f.b[start:f.i], " ")

@@ -101,7 +101,7 @@ func TestFastPathCases(t *testing.T) {
 	fallbacks := []string{
 		"a: &x 1\nb: *x\n", "a: !!str 1\n", "a: >\n  folded\n", "a: b # c\n  d\n", "a: b\n  # c\n  d\n", "a: b\n  c: d\n", "a: \"escaped \\\n  break\"\n", "a: 'never\n  closed\n", "a: 'closed' early\n  x'\n", "a: 'x\n  y' z\n", "a: 'x\ny'\n",
 		"a: 1_0.5\n", "a: -0b1111111111111111111111111111111111111111111111111111111111111111\n", "a: 18446744073709551615\n", "a: .inf\n", "a: 1\na: 2\n", "<<: {a: 1}\n",
-		"a:\tb\n", "a: b\rc\n", "a: |2\n   x\n", "{a: 1}\n", "- a\nb: c\n", "a: b: c\n", "a: [b\n", "lit: |\n  no final newline",
+		"a:\tb\n", "a: b\rc\n", "a: |2\n   x\n", "a: [0?]\n", "a: {b: c?d}\n", "{a: 1}\n", "- a\nb: c\n", "a: b: c\n", "a: [b\n", "lit: |\n  no final newline",
 	}
 	for _, c := range fallbacks {
 		if _, _, err := fastDecode([]byte(c)); !errors.Is(err, errFallback) {
