@@ -1,5 +1,7 @@
 package source
 
+import "crypto/sha256"
+
 // subtrees shares decoded nested blocks between the documents one loading
 // worker reads: a block whose text (indentation included) was decoded
 // before is not decoded again, and its value is shared. Manifests repeat
@@ -7,10 +9,14 @@ package source
 // Deployment's pods carry the same spec, every object of an application
 // the same labels. Decoded values are read-only once loaded (Object), so
 // sharing them is safe, and it saves both the decoding and the memory.
+//
+// Blocks are known by the SHA-256 of their text: no copy of the text is
+// kept, and no input can be crafted to make two different blocks share a
+// value (a collision is out of reach).
 type subtrees struct {
-	values map[string]sharedValue
-	flows  map[string]any // flow nodes ("{app: web}") by their text
-	bytes  int            // of the keys held
+	values  map[[sha256.Size]byte]sharedValue
+	flows   map[[sha256.Size]byte]any // flow nodes ("{app: web}")
+	entries int
 }
 
 type sharedValue struct {
@@ -20,19 +26,19 @@ type sharedValue struct {
 
 // Blocks shorter than subtreeMinBytes are decoded again (a lookup costs
 // about as much), and so are blocks longer than subtreeMaxBlock: large
-// blocks rarely repeat, and every level of one would be a key (on the
-// real-world corpus, keys of up to 4 KiB are a quarter of the bytes of all
-// keys and find as many repeats). The table is emptied when its keys pass
-// subtreeMaxBytes: repeats are mostly near each other (one application's
-// objects), and a larger table measured no better.
+// blocks rarely repeat, and each level of one would be hashed (on the
+// real-world corpus, blocks of up to 4 KiB are a quarter of the bytes of
+// all blocks and find as many repeats). The table is emptied when it holds
+// subtreeMaxEntries: repeats are mostly near each other (one
+// application's objects).
 const (
-	subtreeMinBytes = 64
-	subtreeMaxBlock = 4 << 10
-	subtreeMaxBytes = 1 << 20
+	subtreeMinBytes   = 64
+	subtreeMaxBlock   = 4 << 10
+	subtreeMaxEntries = 1 << 14
 )
 
 func newSubtrees() *subtrees {
-	return &subtrees{values: map[string]sharedValue{}, flows: map[string]any{}}
+	return &subtrees{values: map[[sha256.Size]byte]sharedValue{}, flows: map[[sha256.Size]byte]any{}}
 }
 
 // Flow nodes from flowMinBytes long are shared: a flow mapping decodes
@@ -46,26 +52,27 @@ func (p *fastParser) sharedFlow(text []byte) (any, error) {
 	if p.shared == nil || len(text) < flowMinBytes || len(text) > subtreeMaxBlock {
 		return flow(text)
 	}
-	if v, ok := p.shared.flows[string(text)]; ok {
+	key := sha256.Sum256(text)
+	if v, ok := p.shared.flows[key]; ok {
 		return v, nil
 	}
 	v, err := flow(text)
 	if err != nil {
 		return v, err
 	}
-	p.shared.keep(len(text))
-	p.shared.flows[string(text)] = v
+	p.shared.keep()
+	p.shared.flows[key] = v
 	return v, nil
 }
 
-// keep makes room for a key of n bytes, emptying the table when it is full.
-func (s *subtrees) keep(n int) {
-	if s.bytes+n > subtreeMaxBytes {
+// keep makes room for an entry, emptying the table when it is full.
+func (s *subtrees) keep() {
+	if s.entries >= subtreeMaxEntries {
 		clear(s.values)
 		clear(s.flows)
-		s.bytes = 0
+		s.entries = 0
 	}
-	s.bytes += n
+	s.entries++
 }
 
 // sharedBlock is block(ind) through p.shared. The block is the lines from
@@ -98,7 +105,8 @@ func (p *fastParser) sharedBlock(ind int) (any, error) {
 	if len(text) < subtreeMinBytes || len(text) > subtreeMaxBlock {
 		return p.block(ind)
 	}
-	if sv, ok := p.shared.values[string(text)]; ok && p.depth+sv.depth <= fastMaxDepth {
+	key := sha256.Sum256(text)
+	if sv, ok := p.shared.values[key]; ok && p.depth+sv.depth <= fastMaxDepth {
 		p.pos = end
 		p.deepest = max(p.deepest, p.depth+sv.depth) // for an enclosing block's entry
 		return sv.v, nil
@@ -113,7 +121,7 @@ func (p *fastParser) sharedBlock(ind int) (any, error) {
 	if err != nil || p.pos != end {
 		return v, err
 	}
-	p.shared.keep(len(text))
-	p.shared.values[string(text)] = sharedValue{v: v, depth: depth}
+	p.shared.keep()
+	p.shared.values[key] = sharedValue{v: v, depth: depth}
 	return v, nil
 }

@@ -114,8 +114,8 @@ func TestSharedBlocksKeepTheDepthLimit(t *testing.T) {
 	}
 }
 
-// TestSharedBlocksTableIsBounded: the table's keys stay under
-// subtreeMaxBytes however many distinct blocks go by.
+// TestSharedBlocksTableIsBounded: the table holds at most
+// subtreeMaxEntries however many distinct blocks go by.
 func TestSharedBlocksTableIsBounded(t *testing.T) {
 	p := &fastParser{shared: newSubtrees()}
 	for i := range 40_000 {
@@ -123,8 +123,8 @@ func TestSharedBlocksTableIsBounded(t *testing.T) {
 		if _, _, err := p.decode([]byte(doc)); err != nil {
 			t.Fatal(err)
 		}
-		if p.shared.bytes > subtreeMaxBytes {
-			t.Fatalf("table holds %d bytes of keys", p.shared.bytes)
+		if n := len(p.shared.values) + len(p.shared.flows); n > subtreeMaxEntries || n != p.shared.entries {
+			t.Fatalf("table holds %d entries, counted %d", n, p.shared.entries)
 		}
 	}
 }
