@@ -62,9 +62,9 @@ var genericTemplatePaths = [][]string{
 
 // PodOf returns the pod-spec view of o, nil when o has none, or an error
 // when o has a pod template that does not decode.
-func PodOf(o *source.Object) (*Pod, error) { return podOf(o, nil) }
+func PodOf(o *source.Object) (*Pod, error) { return podOf(o, &sharedViews{}) }
 
-// podOf is PodOf, sharing views through shared when it is not nil.
+// podOf is PodOf, sharing views through shared.
 func podOf(o *source.Object, shared *sharedViews) (*Pod, error) {
 	kind := o.Kind()
 	path, builtin := templatePaths[kind]
@@ -110,30 +110,28 @@ func decodePod(o *source.Object, tmpl map[string]any, prefix []string, shared *s
 	}
 	p := &Pod{
 		Object:   o,
-		Meta:     &metav1.ObjectMeta{},
-		Spec:     &corev1.PodSpec{},
 		MetaPath: joinPath(prefix, "metadata"),
 		SpecPath: joinPath(prefix, "spec"),
 	}
-	if ps, ok := shared.spec(spec); ok {
-		p.Spec = ps
-	} else {
+	var ok bool
+	if p.Spec, ok = shared.specs.get(spec); !ok {
+		p.Spec = &corev1.PodSpec{}
 		if err := typed.FromUnstructured(spec, p.Spec); err != nil {
 			return nil, fmt.Errorf("%s: %s: %w", o, p.SpecPath, explainDecodeError(spec, &corev1.PodSpec{}, err))
 		}
-		shared.lists().shareContainers(spec, p.Spec)
+		shared.resources.shareContainers(spec, p.Spec)
 		applyAPIDefaults(p.Spec)
-		shared.keepSpec(spec, p.Spec)
+		shared.specs.keep(spec, p.Spec)
 	}
 	p.containers = containerRefs(p.Spec, p.SpecPath)
-	if md, ok := tmpl["metadata"].(map[string]any); ok {
-		if meta, ok := shared.meta(md); ok {
-			p.Meta = meta
-		} else {
+	md, _ := tmpl["metadata"].(map[string]any)
+	if p.Meta, ok = shared.metas.get(md); !ok || md == nil {
+		p.Meta = &metav1.ObjectMeta{}
+		if md != nil {
 			if err := typed.FromUnstructured(md, p.Meta); err != nil {
 				return nil, fmt.Errorf("%s: %s: %w", o, p.MetaPath, explainDecodeError(md, &metav1.ObjectMeta{}, err))
 			}
-			shared.keepMeta(md, p.Meta)
+			shared.metas.keep(md, p.Meta)
 		}
 	}
 	return p, nil
@@ -145,55 +143,35 @@ func decodePod(o *source.Object, tmpl map[string]any, prefix []string, shared *s
 // The loader hands out one value for equal nested blocks, as when a
 // ReplicaSet carries its Deployment's template or a Deployment's pods its
 // spec; views are read-only, so those objects can share one typed spec.
+// The zero value shares nothing.
 type sharedViews struct {
 	resources *resourceLists
-	specs     map[unsafe.Pointer]*corev1.PodSpec // by the decoded spec map
-	metas     map[unsafe.Pointer]*metav1.ObjectMeta
+	specs     viewsByMap[corev1.PodSpec]
+	metas     viewsByMap[metav1.ObjectMeta]
 }
-
-// maxSharedViews bounds the tables: inputs with more distinct templates
-// keep the rest unshared.
-const maxSharedViews = 1 << 16
 
 func newSharedViews() *sharedViews {
-	return &sharedViews{resources: newResourceLists(), specs: map[unsafe.Pointer]*corev1.PodSpec{}, metas: map[unsafe.Pointer]*metav1.ObjectMeta{}}
+	return &sharedViews{resources: newResourceLists(), specs: viewsByMap[corev1.PodSpec]{}, metas: viewsByMap[metav1.ObjectMeta]{}}
 }
 
-// lists returns the resource lists to share, or nil.
-func (s *sharedViews) lists() *resourceLists {
-	if s == nil {
-		return nil
-	}
-	return s.resources
+// viewsByMap holds typed views by the identity of the decoded map they
+// were decoded from.
+type viewsByMap[T any] map[unsafe.Pointer]*T
+
+// maxSharedViews bounds a table: inputs with more distinct templates keep
+// the rest unshared.
+const maxSharedViews = 1 << 16
+
+// get returns the view decoded from m before.
+func (v viewsByMap[T]) get(m map[string]any) (*T, bool) {
+	view, ok := v[reflect.ValueOf(m).UnsafePointer()]
+	return view, ok
 }
 
-// spec returns the view decoded before from the same spec map.
-func (s *sharedViews) spec(m map[string]any) (*corev1.PodSpec, bool) {
-	if s == nil {
-		return nil, false
-	}
-	ps, ok := s.specs[reflect.ValueOf(m).UnsafePointer()]
-	return ps, ok
-}
-
-func (s *sharedViews) keepSpec(m map[string]any, ps *corev1.PodSpec) {
-	if s != nil && len(s.specs) < maxSharedViews {
-		s.specs[reflect.ValueOf(m).UnsafePointer()] = ps
-	}
-}
-
-// meta returns the metadata view decoded before from the same map.
-func (s *sharedViews) meta(m map[string]any) (*metav1.ObjectMeta, bool) {
-	if s == nil {
-		return nil, false
-	}
-	meta, ok := s.metas[reflect.ValueOf(m).UnsafePointer()]
-	return meta, ok
-}
-
-func (s *sharedViews) keepMeta(m map[string]any, meta *metav1.ObjectMeta) {
-	if s != nil && len(s.metas) < maxSharedViews {
-		s.metas[reflect.ValueOf(m).UnsafePointer()] = meta
+// keep remembers view as decoded from m; a nil table keeps nothing.
+func (v viewsByMap[T]) keep(m map[string]any, view *T) {
+	if v != nil && len(v) < maxSharedViews {
+		v[reflect.ValueOf(m).UnsafePointer()] = view
 	}
 }
 

@@ -29,7 +29,7 @@ func TestResourceListsShared(t *testing.T) {
 	shared := newSharedViews()
 	a := podWithResources(t, shared, "{limits: {cpu: 500m, memory: 256Mi}, requests: {cpu: 100m}}")
 	b := podWithResources(t, shared, "{limits: {memory: 256Mi, cpu: 500m}, requests: {cpu: 100m}}")
-	alone := podWithResources(t, nil, "{limits: {cpu: 500m, memory: 256Mi}, requests: {cpu: 100m}}")
+	alone := podWithResources(t, &sharedViews{}, "{limits: {cpu: 500m, memory: 256Mi}, requests: {cpu: 100m}}")
 	la, lb := a.Spec.Containers[0].Resources.Limits, b.Spec.Containers[0].Resources.Limits
 	if mapPointer(la) != mapPointer(lb) {
 		t.Error("equal limits were not shared")

@@ -119,17 +119,7 @@ func largeReport(n int) *Report {
 // every result in finding order.
 func TestLargeReportsInOrder(t *testing.T) {
 	rep := largeReport(5*blockItems + 17)
-	var got, want bytes.Buffer
-	if err := Write(&got, JSON, rep, Options{}); err != nil {
-		t.Fatal(err)
-	}
-	enc := json.NewEncoder(&want)
-	enc.SetEscapeHTML(false)
-	enc.SetIndent("", "  ")
-	if err := enc.Encode(rep); err != nil {
-		t.Fatal(err)
-	}
-	if got.String() != want.String() {
+	if got, want := streamedAndEncoded(t, rep); got != want {
 		t.Error("JSON of a large report differs from encoding/json")
 	}
 

@@ -264,6 +264,16 @@ func TestJSONMatchesEncodingJSON(t *testing.T) {
 	}
 	// A second part: the writers read findings across parts.
 	rep.Findings = append(rep.Findings, []check.Finding{odd, {Check: "y", Severity: check.Low, Category: check.Workload, Object: check.ObjectRef{Kind: "K", Name: "n"}}})
+	if got, want := streamedAndEncoded(t, rep); got != want {
+		t.Errorf("streamed JSON differs from encoding/json:\n--- got\n%s\n--- want\n%s", got, want)
+	}
+}
+
+// streamedAndEncoded returns the report as the JSON writer streams it, and
+// as encoding/json encodes it with two-space indentation and HTML escaping
+// off (which the writer promises to match).
+func streamedAndEncoded(t *testing.T, rep *Report) (streamed, encoded string) {
+	t.Helper()
 	var got bytes.Buffer
 	if err := Write(&got, JSON, rep, Options{}); err != nil {
 		t.Fatal(err)
@@ -275,9 +285,7 @@ func TestJSONMatchesEncodingJSON(t *testing.T) {
 	if err := enc.Encode(rep); err != nil {
 		t.Fatal(err)
 	}
-	if got.String() != want.String() {
-		t.Errorf("streamed JSON differs from encoding/json:\n--- got\n%s\n--- want\n%s", got.String(), want.String())
-	}
+	return got.String(), want.String()
 }
 
 // FuzzAppendString: the streaming encoders quote every string exactly as
