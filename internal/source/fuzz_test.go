@@ -1,12 +1,15 @@
 package source
 
 import (
+	"reflect"
 	"strings"
 	"testing"
 )
 
 // FuzzParseBytes feeds arbitrary bytes to the loader. It must never panic
-// or hang, and every object it returns must have a kind and apiVersion.
+// or hang, every object it returns must have a kind and apiVersion, and a
+// loading worker's table of shared blocks (filled by the same input once
+// already) must not change what is decoded.
 func FuzzParseBytes(f *testing.F) {
 	seeds := []string{
 		"apiVersion: v1\nkind: Pod\nmetadata:\n  name: p\nspec:\n  containers:\n  - name: a\n    image: nginx\n",
@@ -32,6 +35,23 @@ func FuzzParseBytes(f *testing.F) {
 		for _, e := range res.Errors {
 			if !strings.HasPrefix(e.Source, "fuzz.yaml") {
 				t.Fatalf("error does not name its source: %v", e)
+			}
+		}
+		worker := &fastParser{shared: newSubtrees()}
+		for range 2 {
+			shared := parseWith(worker, "fuzz.yaml", data, false)
+			if len(shared.objects) != len(res.Objects) || len(shared.errors) != len(res.Errors) {
+				t.Fatalf("with shared blocks: %d objects and %d errors, alone %d and %d", len(shared.objects), len(shared.errors), len(res.Objects), len(res.Errors))
+			}
+			for i, e := range shared.errors {
+				if e.Source != res.Errors[i].Source || e.Err.Error() != res.Errors[i].Err.Error() {
+					t.Fatalf("error %d differs with shared blocks: %v, alone %v", i, e, res.Errors[i])
+				}
+			}
+			for i, o := range shared.objects {
+				if !reflect.DeepEqual(o.Body, res.Objects[i].Body) || o.Source != res.Objects[i].Source {
+					t.Fatalf("object %d differs with shared blocks:\n%#v\n%#v", i, o.Body, res.Objects[i].Body)
+				}
 			}
 		}
 	})
