@@ -409,3 +409,26 @@ func TestKubeProxyMetricsAddress(t *testing.T) {
 		}
 	}
 }
+
+// TestUnknownOwnerGivesNoVerdict: a file whose owner could not be read
+// (UID -1, as where the file system has no Unix owners) is neither passed
+// nor failed by the ownership checks; its mode is still checked.
+func TestUnknownOwnerGivesNoVerdict(t *testing.T) {
+	n := hardenedNode()
+	for _, f := range n.Files {
+		f.UID, f.GID, f.User, f.Group = -1, -1, "", ""
+	}
+	n.Files[0].Mode = 0o777
+	var modes int
+	for _, f := range runNode(t, n) {
+		if f.Path == "owner" {
+			t.Errorf("%s: ownership verdict on an unknown owner: %s", f.Check, f.Message)
+		}
+		if f.Path == "mode" {
+			modes++
+		}
+	}
+	if modes == 0 {
+		t.Error("the mode of a file with an unknown owner was not checked")
+	}
+}

@@ -9,7 +9,6 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
-	"syscall"
 )
 
 // FileRole says why a file was looked at: which benchmark item names it.
@@ -146,8 +145,8 @@ func (s *fileStater) stat(path string) (*File, error) {
 		return f, fmt.Errorf("stat %s: %w", path, err)
 	}
 	f.Exists, f.Dir, f.Mode = true, info.IsDir(), info.Mode().Perm()
-	if st, ok := info.Sys().(*syscall.Stat_t); ok {
-		f.UID, f.GID = int(st.Uid), int(st.Gid)
+	if uid, gid, ok := owner(info); ok {
+		f.UID, f.GID = uid, gid
 		f.User, f.Group = s.users[f.UID], s.groups[f.GID]
 	}
 	return f, nil
