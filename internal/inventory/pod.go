@@ -125,9 +125,12 @@ func decodePod(o *source.Object, tmpl map[string]any, prefix []string, shared *s
 	}
 	p.containers = containerRefs(p.Spec, p.SpecPath)
 	md, _ := tmpl["metadata"].(map[string]any)
-	if p.Meta, ok = shared.metas.get(md); !ok || md == nil {
+	switch {
+	case md == nil:
 		p.Meta = &metav1.ObjectMeta{}
-		if md != nil {
+	default:
+		if p.Meta, ok = shared.metas.get(md); !ok {
+			p.Meta = &metav1.ObjectMeta{}
 			if err := typed.FromUnstructured(md, p.Meta); err != nil {
 				return nil, fmt.Errorf("%s: %s: %w", o, p.MetaPath, explainDecodeError(md, &metav1.ObjectMeta{}, err))
 			}

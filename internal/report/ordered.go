@@ -51,7 +51,10 @@ func writeOrderedOn(w io.Writer, n, workers int, newEncoder func() itemEncoder) 
 	// len(slots) blocks in memory.
 	slots := make(chan struct{}, 2*workers)
 	done := make(chan struct{})
-	encoded := make([]chan []byte, blocks)
+	// Block k is handed over on encoded[k%len(encoded)]: while it is being
+	// encoded, block k-len(encoded) has been written (it held one of the
+	// slots), so its channel is free again.
+	encoded := make([]chan []byte, cap(slots))
 	for k := range encoded {
 		encoded[k] = make(chan []byte, 1)
 	}
@@ -81,13 +84,13 @@ func writeOrderedOn(w io.Writer, n, workers int, newEncoder func() itemEncoder) 
 				for i := k * blockItems; i < min(n, (k+1)*blockItems); i++ {
 					b = enc(b, i)
 				}
-				encoded[k] <- b
+				encoded[k%len(encoded)] <- b
 			}
 		})
 	}
 	var err error
 	for k := range blocks {
-		b := <-encoded[k]
+		b := <-encoded[k%len(encoded)]
 		_, err = w.Write(b)
 		select {
 		case free <- b[:0]:
