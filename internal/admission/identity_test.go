@@ -81,7 +81,7 @@ func TestIdentityWithScan(t *testing.T) {
 			byRef[refKey(check.RefOf(o), o.Source)] = o
 		}
 		for _, f := range out.Findings {
-			if o := byRef[refKey(f.Object, source.Position{File: f.Source.File, Line: f.Source.Line})]; o != nil {
+			if o := byRef[refKey(*f.Object, source.Position{File: f.Source.File, Line: f.Source.Line})]; o != nil {
 				scanned[o] = append(scanned[o], f)
 			}
 		}
@@ -131,7 +131,7 @@ func equalFindings(a, b []check.Finding, skip map[string]string) bool {
 			if _, ok := skip[f.Check]; ok {
 				continue
 			}
-			out = append(out, fmt.Sprintf("%s|%s|%s|%s|%s", f.Check, f.Severity, f.Path, f.Message, f.Fingerprint))
+			out = append(out, fmt.Sprintf("%s|%s|%s|%s|%s", f.Check, f.Severity, f.Path, f.Message, f.Fingerprint()))
 		}
 		slices.SortFunc(out, func(x, y string) int { return cmp.Compare(x, y) })
 		return out

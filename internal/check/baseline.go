@@ -19,7 +19,10 @@ func LoadBaseline(file string) (Baseline, error) {
 		return nil, fmt.Errorf("reading baseline: %w", err)
 	}
 	var report struct {
-		Findings []Finding `json:"findings"`
+		Findings []struct {
+			Finding
+			Fingerprint string `json:"fingerprint"`
+		} `json:"findings"`
 	}
 	if err := json.Unmarshal(data, &report); err != nil {
 		return nil, fmt.Errorf("baseline %s is not a kubeharden JSON report: %w", file, err)
@@ -28,7 +31,7 @@ func LoadBaseline(file string) (Baseline, error) {
 	for _, f := range report.Findings {
 		fp := f.Fingerprint
 		if fp == "" {
-			fp = Fingerprint(f.Check, f.Object, f.Container, f.Path)
+			fp = f.Finding.Fingerprint()
 		}
 		b[fp] = true
 	}
@@ -42,7 +45,7 @@ func (b Baseline) FilterNew(fs Findings) Findings {
 	for _, part := range fs {
 		kept := part[:0]
 		for _, f := range part {
-			if !b[f.Fingerprint] {
+			if !b[f.Fingerprint()] {
 				kept = append(kept, f)
 			}
 		}

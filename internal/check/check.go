@@ -5,8 +5,10 @@
 package check
 
 import (
+	"bytes"
 	"crypto/sha256"
 	"encoding/hex"
+	"encoding/json"
 	"strings"
 
 	"github.com/kubeharden/kubeharden/internal/inventory"
@@ -165,27 +167,51 @@ func (r ObjectRef) Group() string {
 }
 
 // Finding is one result of one check on one object, ready to report.
+//
+// A run keeps every finding until the report is written (132,368 on the
+// real-world corpus), so the struct holds only what cannot be derived:
+// the findings of one object share its ObjectRef, and the fingerprint is
+// computed when it is asked for.
 type Finding struct {
-	Check       string    `json:"check"`
-	Severity    Severity  `json:"severity"`
-	Category    Category  `json:"category"`
-	Object      ObjectRef `json:"object"`
-	Container   string    `json:"container,omitempty"`
-	Path        string    `json:"path,omitempty"`
-	Source      *Source   `json:"source,omitempty"`
-	Message     string    `json:"message"`
-	Remediation string    `json:"remediation"`
+	Check    string   `json:"check"`
+	Severity Severity `json:"severity"`
+	Category Category `json:"category"`
+	// Object is shared by the findings of one object: never modify it.
+	Object    *ObjectRef `json:"object"`
+	Container string     `json:"container,omitempty"`
+	Path      string     `json:"path,omitempty"`
+	// Source is zero when the object was not read from a file.
+	Source      Source `json:"source,omitzero"`
+	Message     string `json:"message"`
+	Remediation string `json:"remediation"`
 	// Frameworks is shared with the check's metadata: never modify it.
-	Frameworks  *Frameworks `json:"frameworks"`
-	Fingerprint string      `json:"fingerprint"`
+	Frameworks *Frameworks `json:"frameworks"`
 }
 
 // File is the file the finding's object was read from, or "".
-func (f *Finding) File() string {
-	if f.Source == nil {
-		return ""
+func (f *Finding) File() string { return f.Source.File }
+
+// Fingerprint identifies f across runs: see the function Fingerprint.
+func (f *Finding) Fingerprint() string {
+	var obj ObjectRef
+	if f.Object != nil {
+		obj = *f.Object
 	}
-	return f.Source.File
+	return Fingerprint(f.Check, obj, f.Container, f.Path)
+}
+
+// MarshalJSON writes f as the report schema has it, with its fingerprint
+// last and HTML characters unescaped as the report writers do.
+func (f Finding) MarshalJSON() ([]byte, error) {
+	type fields Finding // the fields without this method
+	var buf bytes.Buffer
+	enc := json.NewEncoder(&buf)
+	enc.SetEscapeHTML(false)
+	err := enc.Encode(struct {
+		fields
+		Fingerprint string `json:"fingerprint"`
+	}{fields(f), f.Fingerprint()})
+	return bytes.TrimSuffix(buf.Bytes(), []byte("\n")), err
 }
 
 // Source is where the object (or the field) was read from.

@@ -250,7 +250,7 @@ func TestSingleObjectMatchesInventory(t *testing.T) {
 	}
 	for i := range single {
 		a, b := single[i], whole.Findings[i]
-		if a.Fingerprint != b.Fingerprint || a.Message != b.Message || a.Severity != b.Severity {
+		if a.Fingerprint() != b.Fingerprint() || a.Message != b.Message || a.Severity != b.Severity {
 			t.Errorf("finding %d differs:\n single %+v\n whole  %+v", i, a, b)
 		}
 	}
@@ -272,9 +272,10 @@ func TestSeverity(t *testing.T) {
 }
 
 func TestBaselineFilter(t *testing.T) {
-	f := func(fp string) Finding { return Finding{Check: "c" + fp, Fingerprint: fp} }
+	f := func(id string) Finding { return Finding{Check: "c" + id, Object: &ObjectRef{Kind: "Pod", Name: "web"}} }
 	parts := Findings{{f("1"), f("2")}, {f("1")}, {f("3"), f("1"), f("4")}}
-	got := Baseline{"1": true}.FilterNew(parts)
+	old := f("1")
+	got := Baseline{old.Fingerprint(): true}.FilterNew(parts)
 	var checks []string
 	for _, g := range got.All() {
 		checks = append(checks, g.Check)
@@ -415,7 +416,7 @@ func TestRunParts(t *testing.T) {
 			t.Errorf("%d workers: %d findings in %d parts, Run found %d", workers, parts.Len(), len(parts), len(want.Findings))
 		}
 		got := parts.Flat()
-		if !slices.EqualFunc(got, want.Findings, func(a, b Finding) bool { return a.Fingerprint == b.Fingerprint && a.Message == b.Message }) ||
+		if !slices.EqualFunc(got, want.Findings, func(a, b Finding) bool { return a.Fingerprint() == b.Fingerprint() && a.Message == b.Message }) ||
 			suppressed != want.Suppressed || want.Suppressed != 140*3 { // every fifth object ignores its 3 findings
 			t.Errorf("%d workers: the parts differ from Run: %d findings (%d suppressed) against %d (%d)",
 				workers, len(got), suppressed, len(want.Findings), want.Suppressed)

@@ -9,7 +9,7 @@ import (
 
 // Findings are findings in report order, held in parts: the runner's
 // workers each produce a part, and a large run's findings (hundreds of
-// thousands of 200-byte structs) are never copied into one slice. In JSON
+// thousands of 144-byte structs) are never copied into one slice. In JSON
 // they are one flat array.
 type Findings [][]Finding
 

@@ -290,7 +290,7 @@ func (r *Runner) evaluateCluster(env *Env, out *Outcome) {
 	first := len(out.Findings)
 	for _, c := range r.clusterChecks {
 		for _, res := range c.Cluster(env) {
-			f := r.newFinding(c, ref, nil, res)
+			f := r.newFinding(c, &ref, Source{}, res)
 			if r.exempt(&f) {
 				out.Suppressed++
 				continue
@@ -313,12 +313,12 @@ func (r *Runner) evaluateNode(env *Env, out *Outcome) {
 	// suppressed applies kubeharden.io/ignore when the finding is about an
 	// object of the input (a static pod, a KubeletConfiguration file).
 	suppressed := func(f *Finding) bool {
-		sup, ok := suppressors[f.Object]
+		sup, ok := suppressors[*f.Object]
 		if !ok {
 			if obj, found := env.Inventory.Get(inventory.Key{Group: f.Object.Group(), Kind: f.Object.Kind, Namespace: f.Object.Namespace, Name: f.Object.Name}); found {
 				sup = newAnnotationSuppressor(obj, env.Inventory.Pod(obj))
 			}
-			suppressors[f.Object] = sup
+			suppressors[*f.Object] = sup
 		}
 		return sup != nil && !r.strict[f.Check] && sup.suppresses(f.Check, f.Container)
 	}
@@ -327,7 +327,11 @@ func (r *Runner) evaluateNode(env *Env, out *Outcome) {
 			if res.Object == nil {
 				continue // a node check names its object; a result without one is a bug caught by tests
 			}
-			f := r.newFinding(c, *res.Object, res.Source, res)
+			var src Source
+			if res.Source != nil {
+				src = *res.Source
+			}
+			f := r.newFinding(c, res.Object, src, res)
 			if suppressed(&f) || r.exempt(&f) {
 				out.Suppressed++
 				continue
@@ -337,12 +341,12 @@ func (r *Runner) evaluateNode(env *Env, out *Outcome) {
 	}
 	order := map[ObjectRef]int{}
 	for _, f := range found {
-		if _, ok := order[f.Object]; !ok {
-			order[f.Object] = len(order)
+		if _, ok := order[*f.Object]; !ok {
+			order[*f.Object] = len(order)
 		}
 	}
 	slices.SortStableFunc(found, func(a, b Finding) int {
-		if c := cmp.Compare(order[a.Object], order[b.Object]); c != 0 {
+		if c := cmp.Compare(order[*a.Object], order[*b.Object]); c != 0 {
 			return c
 		}
 		return compareWithinObject(a, b)
@@ -371,9 +375,14 @@ func (r *Runner) evaluateInto(env *Env, obj *source.Object, out *Outcome, strs *
 	first := len(out.Findings)
 	pod := env.Inventory.Pod(obj)
 	sup := newAnnotationSuppressor(obj, pod)
+	src := Source{File: obj.Source.File, Line: obj.Source.Line}
+	var ref *ObjectRef // made with the object's first finding, shared by the rest
 	emit := func(c *Check, results []Result) {
 		for _, res := range results {
-			f := r.finding(c, obj, res)
+			if ref == nil {
+				ref = new(RefOf(obj))
+			}
+			f := r.newFinding(c, ref, src, res)
 			if (!r.strict[f.Check] && sup.suppresses(f.Check, f.Container)) || r.exempt(&f) {
 				out.Suppressed++
 				continue
@@ -483,15 +492,7 @@ func compareFindings(a, b *Finding) int {
 	return strings.Compare(a.Path, b.Path)
 }
 
-func (r *Runner) finding(c *Check, obj *source.Object, res Result) Finding {
-	var src *Source
-	if obj.Source.File != "" {
-		src = &Source{File: obj.Source.File, Line: obj.Source.Line}
-	}
-	return r.newFinding(c, RefOf(obj), src, res)
-}
-
-func (r *Runner) newFinding(c *Check, ref ObjectRef, src *Source, res Result) Finding {
+func (r *Runner) newFinding(c *Check, ref *ObjectRef, src Source, res Result) Finding {
 	f := Finding{
 		Check:       c.ID,
 		Severity:    c.Severity,
@@ -503,7 +504,6 @@ func (r *Runner) newFinding(c *Check, ref ObjectRef, src *Source, res Result) Fi
 		Message:     res.Message,
 		Remediation: cmp.Or(res.Remediation, c.Remediation),
 		Frameworks:  &c.Frameworks,
-		Fingerprint: Fingerprint(c.ID, ref, res.Container, res.Path),
 	}
 	if res.Severity != 0 {
 		f.Severity = res.Severity

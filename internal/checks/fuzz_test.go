@@ -41,7 +41,7 @@ func FuzzScan(f *testing.F) {
 			t.Fatal(err)
 		}
 		for _, f := range out.Findings {
-			if f.Check == "" || f.Message == "" || f.Object.Kind == "" || f.Fingerprint == "" {
+			if f.Check == "" || f.Message == "" || f.Object == nil || f.Object.Kind == "" {
 				t.Fatalf("incomplete finding %+v", f)
 			}
 		}

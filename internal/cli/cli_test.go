@@ -99,7 +99,7 @@ func TestFieldLines(t *testing.T) {
 	want := map[string]int{"privileged-container": 23, "image-tag-latest": 17, "host-ports": 19}
 	for _, f := range rep.Findings {
 		if line, ok := want[f.Check]; ok {
-			if f.Source == nil || f.Source.Line != line {
+			if f.Source.Line != line {
 				t.Errorf("%s at %+v, want line %d", f.Check, f.Source, line)
 			}
 			delete(want, f.Check)
@@ -358,7 +358,7 @@ func TestBaseline(t *testing.T) {
 	}
 	more := jsonReport(t, run(t, "", "scan", "../../examples/insecure/backup.yaml", "../../examples/insecure/web.yaml", "-o", "json", "--baseline", baseline))
 	for _, f := range more.Findings {
-		if f.Source == nil || !strings.HasSuffix(f.Source.File, "web.yaml") {
+		if !strings.HasSuffix(f.Source.File, "web.yaml") {
 			t.Errorf("finding already in the baseline reported again: %+v", f)
 		}
 	}

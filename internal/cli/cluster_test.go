@@ -50,7 +50,7 @@ func TestClusterScan(t *testing.T) {
 		if f.Object.Namespace == ns {
 			byObject[f.Object.Kind+"/"+f.Object.Name] = append(byObject[f.Object.Kind+"/"+f.Object.Name], f.Check)
 		}
-		if f.Source != nil {
+		if f.Source != (check.Source{}) {
 			t.Errorf("a cluster object has a file source: %+v", f)
 		}
 	}
@@ -137,7 +137,7 @@ func TestClusterScan(t *testing.T) {
 func fingerprints(rep scanReport) []string {
 	out := make([]string, 0, len(rep.Findings))
 	for _, f := range rep.Findings {
-		out = append(out, f.Fingerprint)
+		out = append(out, f.Fingerprint())
 	}
 	slices.Sort(out)
 	return out

@@ -277,7 +277,7 @@ func TestScanStaticPodManifests(t *testing.T) {
 		if !ok || f.Object.Name != w.name {
 			continue
 		}
-		if f.Object.Kind != w.kind || f.Source == nil || f.Source.Line != w.line {
+		if f.Object.Kind != w.kind || f.Source.Line != w.line {
 			t.Errorf("%s: on %s %s at %+v, want %s line %d", f.Check, f.Object.Kind, f.Object.Name, f.Source, w.kind, w.line)
 		}
 		delete(want, f.Check)

@@ -372,8 +372,8 @@ func pointAtFields(findings check.Findings) {
 				r := runs[k]
 				lines.Reset(fs.At(r.start).File())
 				for i := r.start; i < r.end; i++ {
-					// Each finding has its own Source (the runner makes
-					// one per finding) and is in one run.
+					// Each finding holds its own Source and is in one
+					// run.
 					if f := fs.At(i); f.Path != "" {
 						f.Source.Line = lines.Line(f.Source.Line, f.Path)
 					}

@@ -136,7 +136,7 @@ func (e *findingEncoder) append(b []byte, f *check.Finding) []byte {
 	if f.Path != "" {
 		b = appendField(b, "path", f.Path)
 	}
-	if f.Source != nil {
+	if f.Source != (check.Source{}) {
 		b = append(b, "      \"source\": {\n"...)
 		b = appendInner(b, "file", f.Source.File, f.Source.Line == 0)
 		if f.Source.Line != 0 {
@@ -152,7 +152,7 @@ func (e *findingEncoder) append(b []byte, f *check.Finding) []byte {
 	b = append(b, e.encodedFrameworks(f.Frameworks)...)
 	b = append(b, ",\n"...)
 	b = append(b, "      \"fingerprint\": "...)
-	b = appendString(b, f.Fingerprint)
+	b = appendString(b, f.Fingerprint())
 	b = append(b, "\n    }"...)
 	return b
 }

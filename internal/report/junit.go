@@ -59,7 +59,7 @@ func writeJUnit(w io.Writer, r *Report) error {
 		if f.Container != "" {
 			c.Name += " container " + f.Container
 		}
-		if f.Source != nil {
+		if f.Source.File != "" {
 			c.File, c.Line = f.Source.File, f.Source.Line
 		}
 		bySuite[f.Check] = append(bySuite[f.Check], c)

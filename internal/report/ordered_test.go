@@ -101,10 +101,10 @@ func largeReport(n int) *Report {
 	sizes := []int{5, 1, 64, 13, 200, 2, 0, 37}
 	for i := range n {
 		f := sample[i%len(sample)]
-		f.Object = sample[0].Object // seven findings about each object
-		f.Object.Name = fmt.Sprintf("app-%d", i/7)
-		f.Source = &check.Source{File: fmt.Sprintf("k8s/app-%d.yaml", i/40), Line: i % 90}
-		f.Fingerprint = check.Fingerprint(f.Check, f.Object, f.Container, f.Path)
+		ref := *sample[0].Object // seven findings about each object
+		ref.Name = fmt.Sprintf("app-%d", i/7)
+		f.Object = &ref
+		f.Source = check.Source{File: fmt.Sprintf("k8s/app-%d.yaml", i/40), Line: i % 90}
 		part = append(part, f)
 		if len(part) >= sizes[len(parts)%len(sizes)] {
 			parts, part = append(parts, part), nil
@@ -143,7 +143,7 @@ func TestLargeReportsInOrder(t *testing.T) {
 		t.Fatalf("%d SARIF results for %d findings", len(results), findings.Len())
 	}
 	for i, r := range results {
-		if r.Fingerprints["kubeharden/v1"] != findings.At(i).Fingerprint {
+		if r.Fingerprints["kubeharden/v1"] != findings.At(i).Fingerprint() {
 			t.Fatalf("SARIF result %d is not finding %d", i, i)
 		}
 	}

@@ -147,11 +147,11 @@ func objectGroups(fs check.FindingIndex) []span {
 }
 
 func sameObject(a, b *check.Finding) bool {
-	return a.Object == b.Object && a.File() == b.File()
+	return *a.Object == *b.Object && a.File() == b.File()
 }
 
 func location(f *check.Finding) string {
-	if f.Source == nil {
+	if f.Source == (check.Source{}) {
 		return ""
 	}
 	if f.Source.Line > 0 {

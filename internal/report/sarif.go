@@ -207,7 +207,7 @@ func (e *sarifResultEncoder) append(b []byte, f *check.Finding, ruleIndex int) [
 	b = append(b, `,"message":{"text":`...)
 	b = appendString(b, f.Object.String()+": "+f.Message)
 	b = append(b, `},"locations":[{`...)
-	if f.Source != nil && f.Source.File != "" && f.Source.File != "-" {
+	if f.Source.File != "" && f.Source.File != "-" {
 		if f.Source.File != e.file {
 			e.file, e.uri = f.Source.File, artifactURI(f.Source.File)
 		}
@@ -224,7 +224,7 @@ func (e *sarifResultEncoder) append(b []byte, f *check.Finding, ruleIndex int) [
 	b = append(b, `"logicalLocations":[{"fullyQualifiedName":`...)
 	b = appendString(b, logicalName(*f))
 	b = append(b, `,"kind":"object"}]}],"partialFingerprints":{"kubeharden/v1":`...)
-	b = appendString(b, f.Fingerprint)
+	b = appendString(b, f.Fingerprint())
 	// Properties are a map in the reference struct: keys in sorted order.
 	b = append(b, `},"properties":{`...)
 	if f.Container != "" {

@@ -25,7 +25,7 @@ func resultOf(f check.Finding, ruleIndex int) sarifResult {
 		RuleIndex:           ruleIndex,
 		Level:               sarifLevel(f.Severity),
 		Message:             sarifText{Text: fmt.Sprintf("%s: %s", f.Object, f.Message)},
-		PartialFingerprints: map[string]string{"kubeharden/v1": f.Fingerprint},
+		PartialFingerprints: map[string]string{"kubeharden/v1": f.Fingerprint()},
 		Properties:          map[string]any{"severity": f.Severity.String(), "object": f.Object},
 	}
 	if f.Container != "" {
@@ -35,7 +35,7 @@ func resultOf(f check.Finding, ruleIndex int) sarifResult {
 		res.Properties["path"] = f.Path
 	}
 	loc := sarifLocation{LogicalLocations: []sarifLogical{{FullyQualifiedName: logicalName(f), Kind: "object"}}}
-	if f.Source != nil && f.Source.File != "" && f.Source.File != "-" {
+	if f.Source.File != "" && f.Source.File != "-" {
 		loc.PhysicalLocation = &sarifPhysical{ArtifactLocation: sarifArtifact{URI: artifactURI(f.Source.File)}}
 		if f.Source.Line > 0 {
 			loc.PhysicalLocation.Region = &sarifRegion{StartLine: f.Source.Line}
@@ -51,7 +51,7 @@ func TestSARIFResultEncoderMatchesJSON(t *testing.T) {
 		{APIVersion: "rbac.authorization.k8s.io/v1", Kind: "ClusterRole", Name: "admin \"quoted\" <&>"},
 		{APIVersion: "v1", Kind: "Pod", Namespace: "ns", Name: "ünïcode\u2028line\ttab"},
 	}
-	sources := []*check.Source{nil, {File: "-", Line: 3}, {File: "dir/../k8s/app.yaml"}, {File: "k8s/app.yaml", Line: 12}, {File: "./a b/c.yaml", Line: 1}}
+	sources := []check.Source{{}, {File: "-", Line: 3}, {File: "dir/../k8s/app.yaml"}, {File: "k8s/app.yaml", Line: 12}, {File: "./a b/c.yaml", Line: 1}}
 	var enc sarifResultEncoder
 	n := 0
 	for _, obj := range objects {
@@ -59,8 +59,8 @@ func TestSARIFResultEncoderMatchesJSON(t *testing.T) {
 			for _, container := range []string{"", "app"} {
 				for _, path := range []string{"", "spec.template.spec.containers[0].securityContext"} {
 					for _, sev := range check.Severities() {
-						f := check.Finding{Check: "privileged-container", Severity: sev, Object: obj, Container: container, Path: path,
-							Source: src, Message: "container \"app\" is privileged\n<b>", Fingerprint: fmt.Sprint(n)}
+						f := check.Finding{Check: "privileged-container", Severity: sev, Object: &obj, Container: container, Path: path,
+							Source: src, Message: "container \"app\" is privileged\n<b>"}
 						want, err := marshalCompact(resultOf(f, n%7))
 						if err != nil {
 							t.Fatal(err)

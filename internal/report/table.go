@@ -103,7 +103,7 @@ func appendGroup(b []byte, fs check.FindingIndex, group span, labels map[check.S
 		b = append(b, "  "...)
 		b = append(b, f.Message...)
 		b = append(b, '\n')
-		if f.Path != "" || (f.Source != nil && f.Source.Line > 0) {
+		if f.Path != "" || f.Source.Line > 0 {
 			b = appendPadded(b, "", 2+8+2+idWidth+2)
 			if colour {
 				b = append(b, ansiDim...)
@@ -135,10 +135,7 @@ func (e *errWriter) printf(format string, args ...any) {
 // finding is. The caller checks there is a path or a line.
 func appendFieldLocation(b []byte, f *check.Finding) []byte {
 	b = append(b, "at "...)
-	line := 0
-	if f.Source != nil {
-		line = f.Source.Line
-	}
+	line := f.Source.Line
 	switch {
 	case f.Path != "" && line > 0:
 		b = append(b, f.Path...)
