@@ -73,49 +73,70 @@ func Load(ctx context.Context, opts Options, paths ...string) *Result {
 	if opts.Workers <= 0 {
 		opts.Workers = runtime.GOMAXPROCS(0)
 	}
+	// The walk hands tasks to the workers as it finds them: they parse the
+	// first files while it still reads directories (on the real-world
+	// corpus the walk alone took 30 ms).
+	found := make(chan numberedTask, 256)
 	var (
-		tasks   []task
-		walkErr []*Error
+		walkErrs []*Error
+		tasks    int
 	)
-	for _, p := range paths {
-		t, errs := plan(p)
-		tasks = append(tasks, t...)
-		walkErr = append(walkErr, errs...)
-	}
-
-	results := make([]taskResult, len(tasks))
-	next := make(chan int)
-	var wg sync.WaitGroup
-	for range min(opts.Workers, max(len(tasks), 1)) {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			s := scratch{fast: fastParser{shared: newSubtrees()}}
-			for i := range next {
-				results[i] = run(ctx, opts, tasks[i], &s)
+	go func() {
+		defer close(found)
+		emit := func(t task) bool {
+			select {
+			case found <- numberedTask{tasks, t}:
+				tasks++
+				return true
+			case <-ctx.Done():
+				return false
 			}
-		}()
+		}
+		for _, p := range paths {
+			walkErrs = append(walkErrs, plan(p, emit)...)
+		}
+	}()
+
+	done := make([][]numberedResult, opts.Workers)
+	var wg sync.WaitGroup
+	for w := range done {
+		wg.Go(func() {
+			s := scratch{fast: fastParser{shared: newSubtrees()}}
+			for t := range found {
+				r := run(ctx, opts, t.task, &s)
+				if r.objects == nil && r.errors == nil && ctx.Err() != nil {
+					r.errors = []*Error{{Source: t.path, Err: ctx.Err()}}
+				}
+				done[w] = append(done[w], numberedResult{t.n, r})
+			}
+		})
 	}
-feed:
-	for i := range tasks {
-		select {
-		case next <- i:
-		case <-ctx.Done():
-			break feed
+	wg.Wait() // the walk has ended too: it closed found
+
+	results := make([]taskResult, tasks)
+	for _, rs := range done {
+		for _, r := range rs {
+			results[r.n] = r.result
 		}
 	}
-	close(next)
-	wg.Wait()
-
-	out := &Result{Errors: walkErr}
-	for i, r := range results {
+	out := &Result{Errors: walkErrs}
+	for _, r := range results {
 		out.Objects = append(out.Objects, r.objects...)
 		out.Errors = append(out.Errors, r.errors...)
-		if r.objects == nil && r.errors == nil && ctx.Err() != nil {
-			out.Errors = append(out.Errors, &Error{Source: tasks[i].path, Err: ctx.Err()})
-		}
 	}
 	return out
+}
+
+// numberedTask is a task with its place in walk order, numberedResult its
+// result: results are put back in that order.
+type numberedTask struct {
+	n int
+	task
+}
+
+type numberedResult struct {
+	n      int
+	result taskResult
 }
 
 type taskResult struct {
@@ -123,62 +144,83 @@ type taskResult struct {
 	errors  []*Error
 }
 
-// plan expands one user-named path into tasks.
-func plan(path string) ([]task, []*Error) {
+// plan expands one user-named path into tasks, handing each to emit as it
+// is found, and returns the paths that could not be read. It stops when
+// emit returns false.
+func plan(path string, emit func(task) bool) []*Error {
 	if path == "-" {
-		return []task{{kind: taskStdin, path: "-"}}, nil
+		emit(task{kind: taskStdin, path: "-"})
+		return nil
 	}
 	info, err := os.Stat(path)
 	if err != nil {
-		return nil, []*Error{{Source: path, Err: errors.Unwrap(err)}}
+		return []*Error{{Source: path, Err: errors.Unwrap(err)}}
 	}
 	if !info.IsDir() {
 		if isChartArchive(path) {
-			return []task{{kind: taskHelm, path: path}}, nil
-		}
-		return []task{{kind: taskFile, path: path}}, nil
-	}
-	if k := dirKind(path); k != taskFile {
-		return []task{{kind: k, path: path}}, nil
-	}
-	var (
-		tasks []task
-		errs  []*Error
-	)
-	walkErr := filepath.WalkDir(path, func(p string, d fs.DirEntry, err error) error {
-		if err != nil {
-			errs = append(errs, &Error{Source: p, Err: errors.Unwrap(err)})
-			if d != nil && d.IsDir() {
-				return fs.SkipDir
-			}
-			return nil
-		}
-		name := d.Name()
-		if d.IsDir() {
-			if skippedDirs[name] {
-				return fs.SkipDir
-			}
-			if p == path {
-				return nil
-			}
-			if k := dirKind(p); k != taskFile {
-				tasks = append(tasks, task{kind: k, path: p})
-				return fs.SkipDir
-			}
-			return nil
-		}
-		if d.Type()&fs.ModeSymlink != 0 {
-			return nil // never follow links out of the tree
-		}
-		if isManifestName(name) {
-			tasks = append(tasks, task{kind: taskFile, path: p, walked: true})
+			emit(task{kind: taskHelm, path: path})
+		} else {
+			emit(task{kind: taskFile, path: path})
 		}
 		return nil
-	})
-	if walkErr != nil {
-		errs = append(errs, &Error{Source: path, Err: walkErr})
 	}
-	return tasks, errs
+	w := walker{emit: emit}
+	entries, err := os.ReadDir(path)
+	if err != nil {
+		return []*Error{{Source: path, Err: errors.Unwrap(err)}}
+	}
+	if k := dirKind(path, entries); k != taskFile {
+		emit(task{kind: k, path: path})
+		return nil
+	}
+	if !skippedDirs[filepath.Base(path)] {
+		w.entries(path, entries)
+	}
+	return w.errs
+}
+
+// walker walks a directory tree in lexical order, as filepath.WalkDir
+// does, reading each directory once: a directory's entries also say
+// whether it is a chart or a kustomization, with no stat of each marker
+// file (the corpus has 2,241 directories).
+type walker struct {
+	emit    func(task) bool
+	errs    []*Error
+	stopped bool
+}
+
+// dir hands out the directory as one task when it is a chart or a
+// kustomization, and its manifests and subdirectories' otherwise.
+func (w *walker) dir(path string) {
+	entries, err := os.ReadDir(path)
+	if err != nil {
+		w.errs = append(w.errs, &Error{Source: path, Err: errors.Unwrap(err)})
+		return
+	}
+	if k := dirKind(path, entries); k != taskFile {
+		w.stopped = !w.emit(task{kind: k, path: path})
+		return
+	}
+	w.entries(path, entries)
+}
+
+func (w *walker) entries(dir string, entries []fs.DirEntry) {
+	for _, e := range entries {
+		if w.stopped {
+			return
+		}
+		name := e.Name()
+		switch {
+		case e.Type()&fs.ModeSymlink != 0:
+			// never follow links out of the tree
+		case e.IsDir():
+			if !skippedDirs[name] {
+				w.dir(filepath.Join(dir, name))
+			}
+		case isManifestName(name):
+			w.stopped = !w.emit(task{kind: taskFile, path: filepath.Join(dir, name), walked: true})
+		}
+	}
 }
 
 // skippedDirs are never walked: version-control metadata and package
@@ -204,16 +246,29 @@ func isManifestName(name string) bool {
 	return true
 }
 
-// dirKind says how a directory is read: as a Helm chart, as a Kustomize
-// directory, or walked for manifest files.
-func dirKind(dir string) taskKind {
-	if fileExists(filepath.Join(dir, "Chart.yaml")) {
+// dirKind says how a directory is read, from its entries (sorted by name,
+// as os.ReadDir returns them): as a Helm chart when it has a Chart.yaml,
+// as a Kustomize directory when it has a kustomization file, and otherwise
+// file by file.
+func dirKind(dir string, entries []fs.DirEntry) taskKind {
+	has := func(name string) bool {
+		i, ok := slices.BinarySearchFunc(entries, name, func(e fs.DirEntry, name string) int { return strings.Compare(e.Name(), name) })
+		if !ok {
+			return false
+		}
+		switch t := entries[i].Type(); {
+		case t.IsRegular():
+			return true
+		case t&fs.ModeSymlink != 0:
+			return fileExists(filepath.Join(dir, name))
+		}
+		return false
+	}
+	if has("Chart.yaml") {
 		return taskHelm
 	}
-	for _, name := range []string{"kustomization.yaml", "kustomization.yml", "Kustomization"} {
-		if fileExists(filepath.Join(dir, name)) {
-			return taskKustomize
-		}
+	if has("kustomization.yaml") || has("kustomization.yml") || has("Kustomization") {
+		return taskKustomize
 	}
 	return taskFile
 }
@@ -320,27 +375,23 @@ func ParseBytes(name string, data []byte) *Result {
 // readFile reads path, refusing it when it is larger than limit, into
 // buf's array when that is large enough.
 func readFile(path string, limit int64, buf []byte) ([]byte, error) {
-	f, err := os.Open(path)
-	if err != nil {
-		return nil, errors.Unwrap(err)
-	}
-	defer f.Close()
-	info, err := f.Stat()
+	f, size, mode, err := openFile(path)
 	if err != nil {
 		return nil, err
 	}
-	if !info.Mode().IsRegular() {
-		return nil, fmt.Errorf("not a regular file (%s)", info.Mode().Type())
+	defer f.Close()
+	if !mode.IsRegular() {
+		return nil, fmt.Errorf("not a regular file (%s)", mode.Type())
 	}
-	if info.Size() > limit {
-		return nil, sizeError(info.Size(), limit)
+	if size > limit {
+		return nil, sizeError(size, limit)
 	}
 	// Read exactly the size stat reported (plus one byte to notice a file
 	// that grew): no buffer regrowth for the common case.
-	if int64(cap(buf)) < info.Size()+1 {
-		buf = make([]byte, 0, info.Size()+1)
+	if int64(cap(buf)) < size+1 {
+		buf = make([]byte, 0, size+1)
 	}
-	data := buf[:info.Size()+1]
+	data := buf[:size+1]
 	n, err := io.ReadFull(f, data)
 	switch {
 	case errors.Is(err, io.ErrUnexpectedEOF) || errors.Is(err, io.EOF):

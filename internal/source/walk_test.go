@@ -1,0 +1,153 @@
+//go:build unix
+
+package source
+
+import (
+	"context"
+	"fmt"
+	"io/fs"
+	"math/rand/v2"
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+)
+
+// TestWalkOrder: objects come in the order filepath.WalkDir visits their
+// files, on a tree of many directories and more files than the walk runs
+// ahead of the workers.
+func TestWalkOrder(t *testing.T) {
+	dir := t.TempDir()
+	rng := rand.New(rand.NewPCG(7, 8))
+	for i := range 600 {
+		depth := rng.IntN(4)
+		var parts []string
+		for range depth {
+			parts = append(parts, fmt.Sprintf("d%d", rng.IntN(5)))
+		}
+		name := fmt.Sprintf("f%03d.yaml", i)
+		p := filepath.Join(append(append([]string{dir}, parts...), name)...)
+		if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
+			t.Fatal(err)
+		}
+		body := fmt.Sprintf("apiVersion: v1\nkind: ConfigMap\nmetadata: {name: c%d}\n", i)
+		if err := os.WriteFile(p, []byte(body), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	var want []string
+	err := filepath.WalkDir(dir, func(p string, d fs.DirEntry, err error) error {
+		if err == nil && !d.IsDir() {
+			want = append(want, p)
+		}
+		return err
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, workers := range []int{1, 2, 5} {
+		res := Load(context.Background(), Options{Workers: workers}, dir)
+		var got []string
+		for _, o := range res.Objects {
+			got = append(got, o.Source.File)
+		}
+		if len(res.Errors) > 0 || !slices.Equal(got, want) {
+			t.Errorf("%d workers: %d objects (errors %v), not in walk order of %d files", workers, len(got), res.Errors, len(want))
+		}
+	}
+}
+
+func TestWalkSkipsLinksAndSpecialFiles(t *testing.T) {
+	dir := t.TempDir()
+	outside := t.TempDir()
+	pod := "apiVersion: v1\nkind: Pod\nmetadata: {name: %s}\n"
+	mustWrite(t, filepath.Join(dir, "app/pod.yaml"), fmt.Sprintf(pod, "inside"))
+	mustWrite(t, filepath.Join(outside, "pod.yaml"), fmt.Sprintf(pod, "outside"))
+	if err := os.Symlink(outside, filepath.Join(dir, "app/linked-dir")); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Symlink(filepath.Join(outside, "pod.yaml"), filepath.Join(dir, "app/linked.yaml")); err != nil {
+		t.Fatal(err)
+	}
+	// A FIFO named like a manifest would block an open for reading until
+	// a writer came.
+	fifo := filepath.Join(dir, "app/pipe.yaml")
+	if err := syscall.Mkfifo(fifo, 0o644); err != nil {
+		t.Skip("no FIFOs here:", err)
+	}
+	done := make(chan *Result)
+	go func() { done <- Load(context.Background(), Options{}, dir) }()
+	var res *Result
+	select {
+	case res = <-done:
+	case <-time.After(10 * time.Second):
+		t.Fatal("loading a tree with a FIFO in it hangs")
+	}
+	if len(res.Objects) != 1 || res.Objects[0].Name() != "inside" {
+		t.Errorf("objects %v: want only the pod inside the tree (links are not followed)", res.Objects)
+	}
+	if len(res.Errors) != 1 || res.Errors[0].Source != fifo || !strings.Contains(res.Errors[0].Err.Error(), "not a regular file") {
+		t.Errorf("errors %v: want the FIFO refused as not a regular file", res.Errors)
+	}
+
+	// Named by the user, a link to a directory is walked.
+	res = Load(context.Background(), Options{}, filepath.Join(dir, "app/linked-dir"))
+	if len(res.Objects) != 1 || res.Objects[0].Name() != "outside" {
+		t.Errorf("a directory named through a link: objects %v, errors %v", res.Objects, res.Errors)
+	}
+}
+
+func TestDirKindFromEntries(t *testing.T) {
+	cases := []struct {
+		name  string
+		setup func(dir string)
+		want  taskKind
+	}{
+		{"plain", func(dir string) { mustWrite(t, filepath.Join(dir, "a.yaml"), "") }, taskFile},
+		{"chart", func(dir string) { mustWrite(t, filepath.Join(dir, "Chart.yaml"), "") }, taskHelm},
+		{"chart through a link", func(dir string) {
+			mustWrite(t, filepath.Join(dir, "real/Chart.yaml"), "")
+			if err := os.Symlink(filepath.Join(dir, "real/Chart.yaml"), filepath.Join(dir, "Chart.yaml")); err != nil {
+				t.Fatal(err)
+			}
+		}, taskHelm},
+		{"broken link", func(dir string) {
+			if err := os.Symlink(filepath.Join(dir, "missing"), filepath.Join(dir, "Chart.yaml")); err != nil {
+				t.Fatal(err)
+			}
+		}, taskFile},
+		{"Chart.yaml directory", func(dir string) { mustWrite(t, filepath.Join(dir, "Chart.yaml/x"), "") }, taskFile},
+		{"kustomization.yml", func(dir string) { mustWrite(t, filepath.Join(dir, "kustomization.yml"), "") }, taskKustomize},
+		{"Kustomization", func(dir string) { mustWrite(t, filepath.Join(dir, "Kustomization"), "") }, taskKustomize},
+		{"chart wins", func(dir string) {
+			mustWrite(t, filepath.Join(dir, "Chart.yaml"), "")
+			mustWrite(t, filepath.Join(dir, "kustomization.yaml"), "")
+		}, taskHelm},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			dir := t.TempDir()
+			tc.setup(dir)
+			entries, err := os.ReadDir(dir)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if got := dirKind(dir, entries); got != tc.want {
+				t.Errorf("dirKind = %v, want %v", got, tc.want)
+			}
+		})
+	}
+}
+
+func mustWrite(t *testing.T, path, content string) {
+	t.Helper()
+	if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(path, []byte(content), 0o644); err != nil {
+		t.Fatal(err)
+	}
+}
