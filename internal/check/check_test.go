@@ -429,3 +429,66 @@ func TestRunParts(t *testing.T) {
 		}
 	}
 }
+
+// TestRunPartsKeepsObjectsWhole: whatever the workers and objects with
+// very different numbers of findings (some with hundreds), the parts are
+// what evaluating each object alone gives, in order; each object's
+// findings are in one part, and no part has room that a later append
+// could write into.
+func TestRunPartsKeepsObjectsWhole(t *testing.T) {
+	many := &Check{
+		Metadata: Metadata{ID: "many", Title: "t", Severity: Low, Category: Workload, Description: "d", Remediation: "r"},
+		Object: func(_ *Env, o *source.Object) []Result {
+			n, _ := strconv.Atoi(o.Annotations()["n"])
+			out := make([]Result, n)
+			for i := range out {
+				out[i] = Result{Path: fmt.Sprintf("data.k%04d", i), Message: o.Name()}
+			}
+			return out
+		},
+	}
+	reg, err := NewRegistry(many)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var docs []string
+	for i := range 300 {
+		n := (i * 37) % 101
+		if i%50 == 7 {
+			n = 300
+		}
+		docs = append(docs, fmt.Sprintf("apiVersion: v1\nkind: ConfigMap\nmetadata: {name: c%d, annotations: {n: %q}}\n", i, strconv.Itoa(n)))
+	}
+	objs := source.ParseBytes("x.yaml", []byte(strings.Join(docs, "---\n"))).Objects
+	env := NewEnv(inventory.Build(objs), Settings{})
+	for _, workers := range []int{1, 2, 5} {
+		r, err := NewRunner(reg, Options{Workers: workers})
+		if err != nil {
+			t.Fatal(err)
+		}
+		var want []Finding
+		for _, o := range objs {
+			want = append(want, r.EvaluateObject(env, o).Findings...)
+		}
+		parts, _, err := r.RunParts(context.Background(), env)
+		if err != nil {
+			t.Fatal(err)
+		}
+		got := parts.Flat()
+		if !slices.EqualFunc(got, want, func(a, b Finding) bool { return a.Message == b.Message && a.Path == b.Path }) {
+			t.Fatalf("%d workers: %d findings, not those of each object alone (%d)", workers, len(got), len(want))
+		}
+		seen := map[string]int{} // object -> its part
+		for p, part := range parts {
+			if cap(part) != len(part) {
+				t.Errorf("%d workers: part %d has room for %d more findings", workers, p, cap(part)-len(part))
+			}
+			for _, f := range part {
+				if q, ok := seen[f.Message]; ok && q != p {
+					t.Fatalf("%d workers: the findings of %s are split between parts %d and %d", workers, f.Message, q, p)
+				}
+				seen[f.Message] = p
+			}
+		}
+	}
+}
