@@ -28,7 +28,8 @@ type Env struct {
 	// Node holds the configuration of a node's components, or nil.
 	Node *nodeconfig.Node
 
-	memo sync.Map // key -> *memoEntry
+	memo  sync.Map // key -> *memoEntry
+	texts textCache
 }
 
 type memoEntry struct {

@@ -5,18 +5,19 @@ import (
 	"github.com/kubeharden/kubeharden/internal/inventory"
 )
 
-// perContainer runs fn on every init and regular container of the pod.
+// perContainer runs fn on every init and regular container of the pod and
+// collects the results it reports (ok), each about its container.
 // Ephemeral (debug) containers are left out: they cannot set resources or
 // most of the fields these checks look at, and exist only on live pods.
-func perContainer(p *inventory.Pod, fn func(ref inventory.ContainerRef) *check.Result) []check.Result {
+func perContainer(p *inventory.Pod, fn func(ref inventory.ContainerRef) (r check.Result, ok bool)) []check.Result {
 	var out []check.Result
 	for _, ref := range p.Containers() {
 		if ref.Ephemeral {
 			continue
 		}
-		if r := fn(ref); r != nil {
+		if r, ok := fn(ref); ok {
 			r.Container = ref.Container.Name
-			out = append(out, *r)
+			out = append(out, r)
 		}
 	}
 	return out

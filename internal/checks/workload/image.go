@@ -34,25 +34,35 @@ func parseImage(s string) imageRef {
 func (r imageRef) pinned() bool { return r.digest != "" }
 
 // imageCheck runs fn on every container with an image (all kinds, ephemeral
-// included: they pull images too).
-func imageCheck(meta check.Metadata, fn func(ref inventory.ContainerRef, img imageRef) string) *check.Check {
+// included: they pull images too). fn returns the kind of message to report,
+// made from the container's name and image, or nil.
+func imageCheck(meta check.Metadata, fn func(ref inventory.ContainerRef, img imageRef) *check.TextKind) *check.Check {
 	meta.Category = check.SupplyChain
 	return &check.Check{
 		Metadata: meta,
-		Pod: func(_ *check.Env, p *inventory.Pod) []check.Result {
+		Pod: func(env *check.Env, p *inventory.Pod) []check.Result {
 			var out []check.Result
 			for _, ref := range p.Containers() {
 				image := strings.TrimSpace(ref.Container.Image)
 				if image == "" {
 					continue
 				}
-				if msg := fn(ref, parseImage(image)); msg != "" {
-					out = append(out, check.Result{Container: ref.Container.Name, Path: ref.Path + ".image", Message: msg})
+				if message := fn(ref, parseImage(image)); message != nil {
+					out = append(out, check.Result{Container: ref.Container.Name, Path: env.Text(imagePath, ref.Path, ""),
+						Message: env.Text(message, ref.Container.Name, ref.Container.Image)})
 				}
 			}
 			return out
 		},
 	}
+}
+
+// imagePath is the path of a container's image; imageMessage makes the kind
+// of message format fills with a container's name and image.
+var imagePath = check.NewTextKind(func(container, _ string) string { return container + ".image" })
+
+func imageMessage(format string) *check.TextKind {
+	return check.NewTextKind(func(name, image string) string { return fmt.Sprintf(format, name, image) })
 }
 
 func imageChecks() []*check.Check {
@@ -61,39 +71,51 @@ func imageChecks() []*check.Check {
 		Frameworks:  check.Frameworks{NSA: []string{nsaImages}, MITRE: []string{mitreSupplyChain}},
 		Description: "An image without a tag, or tagged latest, changes under the workload without review; rollbacks and audits cannot tell what ran.",
 		Remediation: "Use an immutable version tag, ideally with its digest: image: repo/name:1.2.3@sha256:….",
-	}, func(ref inventory.ContainerRef, img imageRef) string {
+	}, func(_ inventory.ContainerRef, img imageRef) *check.TextKind {
 		switch {
 		case img.pinned():
-			return ""
+			return nil
 		case img.tag == "":
-			return fmt.Sprintf("container %q image %q has no tag, so it runs whatever :latest is at pull time", ref.Container.Name, ref.Container.Image)
+			return noTag
 		case img.tag == "latest":
-			return fmt.Sprintf("container %q image %q uses the mutable tag latest", ref.Container.Name, ref.Container.Image)
+			return latestTag
 		}
-		return ""
+		return nil
 	})
 	digest := imageCheck(check.Metadata{
 		ID: "image-not-pinned-by-digest", Title: "Image not pinned by digest", Severity: check.Low,
 		Frameworks:  check.Frameworks{NSA: []string{nsaImages}, MITRE: []string{mitreSupplyChain}},
 		Description: "Tags can be moved to other content by anyone who can push to the repository; only a digest names exactly one image.",
 		Remediation: "Append the image digest: image: repo/name:1.2.3@sha256:… (tools like crane or skopeo print it).",
-	}, func(ref inventory.ContainerRef, img imageRef) string {
+	}, func(_ inventory.ContainerRef, img imageRef) *check.TextKind {
 		if img.pinned() {
-			return ""
+			return nil
 		}
-		return fmt.Sprintf("container %q image %q is not pinned by digest", ref.Container.Name, ref.Container.Image)
+		return notPinned
 	})
 	pullPolicy := imageCheck(check.Metadata{
 		ID: "image-pull-policy-mutable-tag", Title: "Cached image for a mutable tag", Severity: check.Low,
 		Frameworks:  check.Frameworks{NSA: []string{nsaImages}, MITRE: []string{mitreSupplyChain}},
 		Description: "imagePullPolicy IfNotPresent or Never with a tag that is not pinned by digest lets nodes run different, stale or pre-seeded images under the same name.",
 		Remediation: "Pin the image by digest, or set imagePullPolicy: Always.",
-	}, func(ref inventory.ContainerRef, img imageRef) string {
-		policy := ref.Container.ImagePullPolicy
-		if img.pinned() || (policy != corev1.PullIfNotPresent && policy != corev1.PullNever) {
-			return ""
+	}, func(ref inventory.ContainerRef, img imageRef) *check.TextKind {
+		switch {
+		case img.pinned():
+			return nil
+		case ref.Container.ImagePullPolicy == corev1.PullIfNotPresent:
+			return cachedIfNotPresent
+		case ref.Container.ImagePullPolicy == corev1.PullNever:
+			return cachedNever
 		}
-		return fmt.Sprintf("container %q uses imagePullPolicy %s with mutable image %q", ref.Container.Name, policy, ref.Container.Image)
+		return nil
 	})
 	return []*check.Check{latest, digest, pullPolicy}
 }
+
+var (
+	noTag              = imageMessage("container %q image %q has no tag, so it runs whatever :latest is at pull time")
+	latestTag          = imageMessage("container %q image %q uses the mutable tag latest")
+	notPinned          = imageMessage("container %q image %q is not pinned by digest")
+	cachedIfNotPresent = imageMessage("container %q uses imagePullPolicy " + string(corev1.PullIfNotPresent) + " with mutable image %q")
+	cachedNever        = imageMessage("container %q uses imagePullPolicy " + string(corev1.PullNever) + " with mutable image %q")
+)

@@ -90,9 +90,17 @@ type location struct {
 	// field under the volume ("hostPath"), or empty for the volume itself.
 	volumes     bool
 	volumeField string
-	// pod returns the pod-level field path for a pod-level violation.
-	pod func(p *inventory.Pod) string
+	// pod returns where a pod-level violation is: a field under the pod's
+	// spec or metadata path (base), or base itself when field is empty.
+	pod func(p *inventory.Pod) (base, field string)
+
+	// volumePath makes the path of volumeField under a volume (set by
+	// pssCheck).
+	volumePath *check.TextKind
 }
+
+// fieldPath is the path of a field (b) under a path (a).
+var fieldPath = check.NewTextKind(joinField)
 
 // pssCheck makes the catalogue entry for one upstream control.
 func pssCheck(controls map[policy.CheckID]policy.Check, id policy.CheckID, loc location, meta check.Metadata) (*check.Check, error) {
@@ -101,6 +109,9 @@ func pssCheck(controls map[policy.CheckID]policy.Check, id policy.CheckID, loc l
 		return nil, fmt.Errorf("upstream Pod Security control %q not found", id)
 	}
 	meta.Frameworks.PSS = []string{string(id)}
+	loc.volumePath = check.NewTextKind(func(spec, index string) string {
+		return joinField(spec+".volumes["+index+"]", loc.volumeField)
+	})
 	c := &check.Check{Metadata: meta}
 	c.Pod = func(env *check.Env, p *inventory.Pod) []check.Result {
 		if control.Level == psaapi.LevelRestricted && env.Settings.PSSLevel == string(psaapi.LevelBaseline) {
@@ -114,7 +125,7 @@ func pssCheck(controls map[policy.CheckID]policy.Check, id policy.CheckID, loc l
 		if whole.Allowed {
 			return nil
 		}
-		return locate(fn, whole, p, loc)
+		return locate(env, fn, whole, p, loc)
 	}
 	return c, nil
 }
@@ -131,7 +142,7 @@ var scratchPool = sync.Pool{New: func() any { return new(scratchPod) }}
 // fail, by evaluating fn on the pod reduced to one of them at a time. If no
 // part fails alone, the whole pod is reported at its spec. whole is fn's
 // verdict on the whole pod.
-func locate(fn policy.CheckPodFn, whole policy.CheckResult, p *inventory.Pod, loc location) []check.Result {
+func locate(env *check.Env, fn policy.CheckPodFn, whole policy.CheckResult, p *inventory.Pod, loc location) []check.Result {
 	var out []check.Result
 	// One scratch copy of the spec is reused for every reduced pod; the
 	// upstream functions do not keep the pointer. The copies come from a
@@ -152,30 +163,32 @@ func locate(fn policy.CheckPodFn, whole policy.CheckResult, p *inventory.Pod, lo
 		// that container is the whole pod: its verdict is known.
 		single := len(p.Meta.Annotations) == 0 &&
 			len(p.Spec.InitContainers)+len(p.Spec.Containers)+len(p.Spec.EphemeralContainers) == 1
-		// The path is built only for a failing container.
-		try := func(name, list string, i int) {
+		// refs are in the order of the lists below, each with its path.
+		refs := p.Containers()
+		try := func() {
 			r := whole
 			if !single {
 				r = fn(metaNoAnn, scratch)
 			}
+			ref := refs[0]
+			refs = refs[1:]
 			if !r.Allowed {
-				path := p.SpecPath + "." + list + "[" + strconv.Itoa(i) + "]"
-				out = append(out, check.Result{Container: name, Path: joinField(path, loc.containerField), Message: pssMessage(r)})
+				out = append(out, check.Result{Container: ref.Container.Name, Path: env.Text(fieldPath, ref.Path, loc.containerField), Message: pssMessage(env, r)})
 			}
 		}
 		for i := range p.Spec.InitContainers {
 			scratch.InitContainers = p.Spec.InitContainers[i : i+1]
-			try(p.Spec.InitContainers[i].Name, "initContainers", i)
+			try()
 		}
 		scratch.InitContainers = nil
 		for i := range p.Spec.Containers {
 			scratch.Containers = p.Spec.Containers[i : i+1]
-			try(p.Spec.Containers[i].Name, "containers", i)
+			try()
 		}
 		scratch.Containers = nil
 		for i := range p.Spec.EphemeralContainers {
 			scratch.EphemeralContainers = p.Spec.EphemeralContainers[i : i+1]
-			try(p.Spec.EphemeralContainers[i].Name, "ephemeralContainers", i)
+			try()
 		}
 		scratch.EphemeralContainers = nil
 	}
@@ -183,7 +196,7 @@ func locate(fn policy.CheckPodFn, whole policy.CheckResult, p *inventory.Pod, lo
 		for i := range p.Spec.Volumes {
 			scratch.Volumes = p.Spec.Volumes[i : i+1]
 			if r := fn(p.Meta, scratch); !r.Allowed {
-				out = append(out, check.Result{Path: joinField(fmt.Sprintf("%s.volumes[%d]", p.SpecPath, i), loc.volumeField), Message: pssMessage(r)})
+				out = append(out, check.Result{Path: env.Text(loc.volumePath, p.SpecPath, strconv.Itoa(i)), Message: pssMessage(env, r)})
 			}
 		}
 		scratch.Volumes = nil
@@ -191,9 +204,10 @@ func locate(fn policy.CheckPodFn, whole policy.CheckResult, p *inventory.Pod, lo
 	if r := fn(p.Meta, scratch); !r.Allowed {
 		path := p.SpecPath
 		if loc.pod != nil {
-			path = loc.pod(p)
+			base, field := loc.pod(p)
+			path = env.Text(fieldPath, base, field)
 		}
-		podResult := check.Result{Path: path, Message: pssMessage(r)}
+		podResult := check.Result{Path: path, Message: pssMessage(env, r)}
 		// Containers that fail only by inheriting the pod-level value
 		// report the very same message: one finding, at the pod, is right.
 		kept := out[:0]
@@ -205,12 +219,14 @@ func locate(fn policy.CheckPodFn, whole policy.CheckResult, p *inventory.Pod, lo
 		out = append(kept, podResult)
 	}
 	if len(out) == 0 {
-		out = append(out, check.Result{Path: p.SpecPath, Message: pssMessage(whole)})
+		out = append(out, check.Result{Path: p.SpecPath, Message: pssMessage(env, whole)})
 	}
 	return out
 }
 
-func pssMessage(r policy.CheckResult) string {
+// pssMessage is the finding's message for an upstream verdict: its reason
+// and detail.
+func pssMessage(env *check.Env, r policy.CheckResult) string {
 	reason := r.ForbiddenReason
 	if reason == "" {
 		reason = policy.UnknownForbiddenReason
@@ -218,8 +234,10 @@ func pssMessage(r policy.CheckResult) string {
 	if r.ForbiddenDetail == "" {
 		return reason
 	}
-	return reason + ": " + r.ForbiddenDetail
+	return env.Text(pssReasonDetail, reason, r.ForbiddenDetail)
 }
+
+var pssReasonDetail = check.NewTextKind(func(reason, detail string) string { return reason + ": " + detail })
 
 func joinField(base, field string) string {
 	if field == "" {
@@ -230,33 +248,33 @@ func joinField(base, field string) string {
 
 // podField returns a pod-level location function for a field under the
 // pod spec.
-func podField(field string) func(*inventory.Pod) string {
-	return func(p *inventory.Pod) string { return p.SpecPath + "." + field }
+func podField(field string) func(*inventory.Pod) (string, string) {
+	return func(p *inventory.Pod) (string, string) { return p.SpecPath, field }
 }
 
 // hostNamespaceField names the first host namespace the pod shares.
-func hostNamespaceField(p *inventory.Pod) string {
+func hostNamespaceField(p *inventory.Pod) (string, string) {
 	switch {
 	case p.Spec.HostNetwork:
-		return p.SpecPath + ".hostNetwork"
+		return p.SpecPath, "hostNetwork"
 	case p.Spec.HostPID:
-		return p.SpecPath + ".hostPID"
+		return p.SpecPath, "hostPID"
 	case p.Spec.HostIPC:
-		return p.SpecPath + ".hostIPC"
+		return p.SpecPath, "hostIPC"
 	}
-	return p.SpecPath
+	return p.SpecPath, ""
 }
 
 // appArmorField points at the pod-level profile, or at the legacy
 // annotations when those are what is set.
-func appArmorField(p *inventory.Pod) string {
+func appArmorField(p *inventory.Pod) (string, string) {
 	if sc := p.Spec.SecurityContext; sc != nil && sc.AppArmorProfile != nil {
-		return p.SpecPath + ".securityContext.appArmorProfile"
+		return p.SpecPath, "securityContext.appArmorProfile"
 	}
 	for k := range p.Meta.Annotations {
 		if strings.HasPrefix(k, corev1.DeprecatedAppArmorBetaContainerAnnotationKeyPrefix) {
-			return p.MetaPath + ".annotations"
+			return p.MetaPath, "annotations"
 		}
 	}
-	return p.SpecPath + ".securityContext"
+	return p.SpecPath, "securityContext"
 }

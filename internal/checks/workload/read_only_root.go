@@ -15,17 +15,26 @@ func readOnlyRootFilesystem() *check.Check {
 			Description: "A writable root filesystem lets an attacker drop tools and modify the application in place.",
 			Remediation: "Set securityContext.readOnlyRootFilesystem: true and mount emptyDir volumes where the application must write.",
 		},
-		Pod: func(_ *check.Env, p *inventory.Pod) []check.Result {
-			return perContainer(p, func(ref inventory.ContainerRef) *check.Result {
+		Pod: func(env *check.Env, p *inventory.Pod) []check.Result {
+			return perContainer(p, func(ref inventory.ContainerRef) (check.Result, bool) {
 				sc := ref.Container.SecurityContext
 				if sc != nil && sc.ReadOnlyRootFilesystem != nil && *sc.ReadOnlyRootFilesystem {
-					return nil
+					return check.Result{}, false
 				}
-				return &check.Result{
-					Path:    ref.Path + ".securityContext.readOnlyRootFilesystem",
-					Message: fmt.Sprintf("container %q does not set securityContext.readOnlyRootFilesystem=true", ref.Container.Name),
-				}
+				return check.Result{
+					Path:    env.Text(readOnlyRootPath, ref.Path, ""),
+					Message: env.Text(readOnlyRootMessage, ref.Container.Name, ""),
+				}, true
 			})
 		},
 	}
 }
+
+var (
+	readOnlyRootPath = check.NewTextKind(func(container, _ string) string {
+		return container + ".securityContext.readOnlyRootFilesystem"
+	})
+	readOnlyRootMessage = check.NewTextKind(func(name, _ string) string {
+		return fmt.Sprintf("container %q does not set securityContext.readOnlyRootFilesystem=true", name)
+	})
+)

@@ -18,6 +18,12 @@ func resourceCheck(id, title string, sev check.Severity, resource corev1.Resourc
 	if limit {
 		kind, field = "limit", "limits"
 	}
+	path := check.NewTextKind(func(container, _ string) string {
+		return container + ".resources." + field + "." + string(resource)
+	})
+	message := check.NewTextKind(func(name, _ string) string {
+		return "container " + strconv.Quote(name) + " has no " + string(resource) + " " + kind + " (resources." + field + "." + string(resource) + ")"
+	})
 	return &check.Check{
 		Metadata: check.Metadata{
 			ID: id, Title: title, Severity: sev, Category: check.Workload,
@@ -25,20 +31,15 @@ func resourceCheck(id, title string, sev check.Severity, resource corev1.Resourc
 			Description: why,
 			Remediation: fmt.Sprintf("Set resources.%s.%s on every container.", field, resource),
 		},
-		Pod: func(_ *check.Env, p *inventory.Pod) []check.Result {
+		Pod: func(env *check.Env, p *inventory.Pod) []check.Result {
 			if p.Spec.Resources != nil && hasResource(*p.Spec.Resources, resource, limit) {
 				return nil
 			}
-			return perContainer(p, func(ref inventory.ContainerRef) *check.Result {
+			return perContainer(p, func(ref inventory.ContainerRef) (check.Result, bool) {
 				if hasResource(ref.Container.Resources, resource, limit) {
-					return nil
+					return check.Result{}, false
 				}
-				// Concatenated, not formatted: these are among the most
-				// frequent findings of a scan.
-				return &check.Result{
-					Path:    ref.Path + ".resources." + field + "." + string(resource),
-					Message: "container " + strconv.Quote(ref.Container.Name) + " has no " + string(resource) + " " + kind + " (resources." + field + "." + string(resource) + ")",
-				}
+				return check.Result{Path: env.Text(path, ref.Path, ""), Message: env.Text(message, ref.Container.Name, "")}, true
 			})
 		},
 	}
