@@ -420,16 +420,16 @@ func TestScanFlags(t *testing.T) {
 	}
 }
 
-// TestPauseCollector: loading runs without collections under a memory limit
-// that grows with the bytes read, and the settings come back afterwards,
-// once;
-// GOGC or GOMEMLIMIT in the environment leave the collector alone.
-func TestPauseCollector(t *testing.T) {
+// TestCollectorPhases: loading runs without collections under a memory
+// limit that grows with the bytes read; evaluation runs with twice the
+// previous GOGC and the previous limit; the settings come back afterwards,
+// once. GOGC or GOMEMLIMIT in the environment leave the collector alone.
+func TestCollectorPhases(t *testing.T) {
 	before := debug.SetGCPercent(100)
 	defer debug.SetGCPercent(before)
 	limitBefore := debug.SetMemoryLimit(-1)
 
-	read, resume := pauseCollector(IO{Getenv: func(string) string { return "" }})
+	read, evaluate, done := collectorPhases(IO{Getenv: func(string) string { return "" }})
 	if read == nil {
 		t.Fatal("no read callback")
 	}
@@ -441,21 +441,28 @@ func TestPauseCollector(t *testing.T) {
 	if paused := debug.SetGCPercent(-1); paused != -1 {
 		t.Errorf("GOGC while loading = %d, want off", paused)
 	}
-	resume()
-	if got := debug.SetGCPercent(100); got != 100 {
-		t.Errorf("GOGC after loading = %d, want 100", got)
+	evaluate()
+	if got := debug.SetGCPercent(200); got != 200 {
+		t.Errorf("GOGC while evaluating = %d, want 200", got)
 	}
 	if got := debug.SetMemoryLimit(-1); got != limitBefore {
-		t.Errorf("memory limit after loading = %d, want %d", got, limitBefore)
+		t.Errorf("memory limit while evaluating = %d, want %d", got, limitBefore)
+	}
+	done()
+	if got := debug.SetGCPercent(100); got != 100 {
+		t.Errorf("GOGC after evaluating = %d, want 100", got)
+	}
+	if got := debug.SetMemoryLimit(-1); got != limitBefore {
+		t.Errorf("memory limit after evaluating = %d, want %d", got, limitBefore)
 	}
 	debug.SetGCPercent(50)
-	resume() // scan defers a second call for its early returns
+	done() // scan defers it for its early returns too
 	if got := debug.SetGCPercent(100); got != 50 {
-		t.Errorf("a second resume changed GOGC to %d", got)
+		t.Errorf("a second done changed GOGC to %d", got)
 	}
 
 	for _, env := range []string{"GOGC", "GOMEMLIMIT"} {
-		read, resume := pauseCollector(IO{Getenv: func(k string) string {
+		read, evaluate, done := collectorPhases(IO{Getenv: func(k string) string {
 			if k == env {
 				return "200"
 			}
@@ -464,7 +471,8 @@ func TestPauseCollector(t *testing.T) {
 		if read != nil {
 			t.Errorf("%s set: the collector was paused", env)
 		}
-		resume()
+		evaluate()
+		done()
 		if got := debug.SetGCPercent(100); got != 100 {
 			t.Errorf("%s set: GOGC changed to %d", env, got)
 		}
