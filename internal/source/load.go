@@ -386,18 +386,25 @@ func readFile(path string, limit int64, buf []byte) ([]byte, error) {
 	if size > limit {
 		return nil, sizeError(size, limit)
 	}
-	// Read exactly the size stat reported (plus one byte to notice a file
-	// that grew): no buffer regrowth for the common case.
+	// Read the size stat reported plus one byte, to notice a file that
+	// grew, into a buffer that needs no regrowth. A regular file's read
+	// returns fewer bytes than asked only at its end, so the usual file
+	// takes one read.
 	if int64(cap(buf)) < size+1 {
 		buf = make([]byte, 0, size+1)
 	}
 	data := buf[:size+1]
-	n, err := io.ReadFull(f, data)
-	switch {
-	case errors.Is(err, io.ErrUnexpectedEOF) || errors.Is(err, io.EOF):
-		return data[:n], nil
-	case err != nil:
+	n, err := f.Read(data)
+	for err == nil && n < int(size) {
+		var more int
+		more, err = f.Read(data[n:])
+		n += more
+	}
+	if err != nil && !errors.Is(err, io.EOF) {
 		return nil, err
+	}
+	if n <= int(size) {
+		return data[:n], nil
 	}
 	rest, err := readLimited(f, limit-int64(n))
 	if err != nil {

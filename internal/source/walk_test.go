@@ -151,3 +151,35 @@ func mustWrite(t *testing.T, path, content string) {
 		t.Fatal(err)
 	}
 }
+
+// TestReadFile: a file is read whole in its buffer, and files whose size
+// stat does not tell (procfs reports 0) are read to their end, within the
+// limit.
+func TestReadFile(t *testing.T) {
+	dir := t.TempDir()
+	body := strings.Repeat("apiVersion: v1\n", 1000)
+	mustWrite(t, filepath.Join(dir, "a.yaml"), body)
+	mustWrite(t, filepath.Join(dir, "empty.yaml"), "")
+	buf := make([]byte, 0, 64<<10)
+	got, err := readFile(filepath.Join(dir, "a.yaml"), 1<<20, buf)
+	if err != nil || string(got) != body || &got[:1][0] != &buf[:1][0] {
+		t.Errorf("read %d bytes (err %v, in the given buffer: %v), want %d", len(got), err, err == nil && len(got) > 0 && &got[:1][0] == &buf[:1][0], len(body))
+	}
+	if got, err := readFile(filepath.Join(dir, "empty.yaml"), 1<<20, nil); err != nil || len(got) != 0 {
+		t.Errorf("empty file: %q, %v", got, err)
+	}
+	if _, err := readFile(filepath.Join(dir, "a.yaml"), 100, nil); err == nil || !strings.Contains(err.Error(), "per-file limit") {
+		t.Errorf("over the limit: %v", err)
+	}
+	const proc = "/proc/self/status" // size 0 in stat, content when read
+	if info, err := os.Stat(proc); err != nil || info.Size() != 0 {
+		t.Skip("no procfs file of unknown size here")
+	}
+	got, err = readFile(proc, 1<<20, nil)
+	if err != nil || !strings.Contains(string(got), "Pid:") {
+		t.Errorf("%s: %d bytes, %v", proc, len(got), err)
+	}
+	if _, err := readFile(proc, 16, nil); err == nil || !strings.Contains(err.Error(), "per-file limit") {
+		t.Errorf("%s over a 16-byte limit: %v", proc, err)
+	}
+}
