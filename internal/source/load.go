@@ -165,17 +165,7 @@ func plan(path string, emit func(task) bool) []*Error {
 		return nil
 	}
 	w := walker{emit: emit}
-	entries, err := os.ReadDir(path)
-	if err != nil {
-		return []*Error{{Source: path, Err: errors.Unwrap(err)}}
-	}
-	if k := dirKind(path, entries); k != taskFile {
-		emit(task{kind: k, path: path})
-		return nil
-	}
-	if !skippedDirs[filepath.Base(path)] {
-		w.entries(path, entries)
-	}
+	w.dir(path, true)
 	return w.errs
 }
 
@@ -190,8 +180,10 @@ type walker struct {
 }
 
 // dir hands out the directory as one task when it is a chart or a
-// kustomization, and its manifests and subdirectories' otherwise.
-func (w *walker) dir(path string) {
+// kustomization, and its manifests and subdirectories' otherwise. The
+// directory the user named is walked even through a link, and read as a
+// chart or kustomization even when its name is one of skippedDirs.
+func (w *walker) dir(path string, named bool) {
 	entries, err := os.ReadDir(path)
 	if err != nil {
 		w.errs = append(w.errs, &Error{Source: path, Err: errors.Unwrap(err)})
@@ -201,10 +193,9 @@ func (w *walker) dir(path string) {
 		w.stopped = !w.emit(task{kind: k, path: path})
 		return
 	}
-	w.entries(path, entries)
-}
-
-func (w *walker) entries(dir string, entries []fs.DirEntry) {
+	if named && skippedDirs[filepath.Base(path)] {
+		return
+	}
 	for _, e := range entries {
 		if w.stopped {
 			return
@@ -215,10 +206,10 @@ func (w *walker) entries(dir string, entries []fs.DirEntry) {
 			// never follow links out of the tree
 		case e.IsDir():
 			if !skippedDirs[name] {
-				w.dir(filepath.Join(dir, name))
+				w.dir(filepath.Join(path, name), false)
 			}
 		case isManifestName(name):
-			w.stopped = !w.emit(task{kind: taskFile, path: filepath.Join(dir, name), walked: true})
+			w.stopped = !w.emit(task{kind: taskFile, path: filepath.Join(path, name), walked: true})
 		}
 	}
 }
