@@ -17,15 +17,62 @@ import "crypto/sha256"
 // copy: on the real-world corpus, SHA-256 of blocks under 64 bytes was 3%
 // of a scan's CPU.
 type subtrees struct {
-	values  map[[sha256.Size]byte]sharedValue
-	flows   map[[sha256.Size]byte]any // flow nodes ("{app: web}")
-	short   map[string]sharedValue
-	shortFl map[string]any
+	values  textTable[sharedValue]
+	flows   textTable[any] // flow nodes ("{app: web}")
 	entries int
+}
+
+// textTable holds values by the text they were decoded from.
+type textTable[V any] struct {
+	short  map[string]V
+	hashed map[[sha256.Size]byte]V
 }
 
 // shortKeyBytes is the length from which a text is known by its hash.
 const shortKeyBytes = 64
+
+func newTextTable[V any]() textTable[V] {
+	return textTable[V]{short: map[string]V{}, hashed: map[[sha256.Size]byte]V{}}
+}
+
+// textKey is how a table knows a text: the text itself when it is short,
+// else its hash.
+type textKey struct {
+	text []byte
+	sum  [sha256.Size]byte
+}
+
+func keyOf(text []byte) textKey {
+	k := textKey{text: text}
+	if len(text) >= shortKeyBytes {
+		k.sum = sha256.Sum256(text)
+	}
+	return k
+}
+
+func (t textTable[V]) get(k textKey) (V, bool) {
+	if len(k.text) < shortKeyBytes {
+		v, ok := t.short[string(k.text)]
+		return v, ok
+	}
+	v, ok := t.hashed[k.sum]
+	return v, ok
+}
+
+func (t textTable[V]) put(k textKey, v V) {
+	if len(k.text) < shortKeyBytes {
+		t.short[string(k.text)] = v
+	} else {
+		t.hashed[k.sum] = v
+	}
+}
+
+func (t textTable[V]) clear() {
+	clear(t.short)
+	clear(t.hashed)
+}
+
+func (t textTable[V]) len() int { return len(t.short) + len(t.hashed) }
 
 type sharedValue struct {
 	v     any
@@ -49,10 +96,7 @@ const (
 )
 
 func newSubtrees() *subtrees {
-	return &subtrees{
-		values: map[[sha256.Size]byte]sharedValue{}, flows: map[[sha256.Size]byte]any{},
-		short: map[string]sharedValue{}, shortFl: map[string]any{},
-	}
+	return &subtrees{values: newTextTable[sharedValue](), flows: newTextTable[any]()}
 }
 
 // Flow nodes from flowMinBytes long are shared: a flow mapping decodes
@@ -66,19 +110,8 @@ func (p *fastParser) sharedFlow(text []byte) (any, error) {
 	if p.shared == nil || len(text) < flowMinBytes || len(text) > subtreeMaxBlock {
 		return flow(text)
 	}
-	if len(text) < shortKeyBytes {
-		if v, ok := p.shared.shortFl[string(text)]; ok {
-			return v, nil
-		}
-		v, err := flow(text)
-		if err == nil {
-			p.shared.keep()
-			p.shared.shortFl[string(text)] = v
-		}
-		return v, err
-	}
-	key := sha256.Sum256(text)
-	if v, ok := p.shared.flows[key]; ok {
+	key := keyOf(text)
+	if v, ok := p.shared.flows.get(key); ok {
 		return v, nil
 	}
 	v, err := flow(text)
@@ -86,17 +119,15 @@ func (p *fastParser) sharedFlow(text []byte) (any, error) {
 		return v, err
 	}
 	p.shared.keep()
-	p.shared.flows[key] = v
+	p.shared.flows.put(key, v)
 	return v, nil
 }
 
 // keep makes room for an entry, emptying the table when it is full.
 func (s *subtrees) keep() {
 	if s.entries >= subtreeMaxEntries {
-		clear(s.values)
-		clear(s.flows)
-		clear(s.short)
-		clear(s.shortFl)
+		s.values.clear()
+		s.flows.clear()
 		s.entries = 0
 	}
 	s.entries++
@@ -132,17 +163,8 @@ func (p *fastParser) sharedBlock(ind int) (any, error) {
 	if len(text) < subtreeMinBytes || len(text) > subtreeMaxBlock {
 		return p.block(ind)
 	}
-	var key [sha256.Size]byte
-	short := len(text) < shortKeyBytes
-	var sv sharedValue
-	var found bool
-	if short {
-		sv, found = p.shared.short[string(text)]
-	} else {
-		key = sha256.Sum256(text)
-		sv, found = p.shared.values[key]
-	}
-	if found && p.depth+sv.depth <= fastMaxDepth {
+	key := keyOf(text)
+	if sv, found := p.shared.values.get(key); found && p.depth+sv.depth <= fastMaxDepth {
 		p.pos = end
 		p.deepest = max(p.deepest, p.depth+sv.depth) // for an enclosing block's entry
 		return sv.v, nil
@@ -158,10 +180,6 @@ func (p *fastParser) sharedBlock(ind int) (any, error) {
 		return v, err
 	}
 	p.shared.keep()
-	if short {
-		p.shared.short[string(text)] = sharedValue{v: v, depth: depth}
-	} else {
-		p.shared.values[key] = sharedValue{v: v, depth: depth}
-	}
+	p.shared.values.put(key, sharedValue{v: v, depth: depth})
 	return v, nil
 }

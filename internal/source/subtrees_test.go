@@ -143,7 +143,7 @@ func TestSharedBlocksTableIsBounded(t *testing.T) {
 			t.Fatal(err)
 		}
 		s := p.shared
-		if n := len(s.values) + len(s.flows) + len(s.short) + len(s.shortFl); n > subtreeMaxEntries || n != s.entries || len(s.short) == 0 {
+		if n := s.values.len() + s.flows.len(); n > subtreeMaxEntries || n != s.entries || len(s.values.short) == 0 {
 			t.Fatalf("table holds %d entries, counted %d", n, p.shared.entries)
 		}
 	}
