@@ -22,3 +22,7 @@ func perContainer(p *inventory.Pod, fn func(ref inventory.ContainerRef) (r check
 	}
 	return out
 }
+
+// fieldPath is the path of a field (b) under a path (a): a container's
+// field, a pod-level field.
+var fieldPath = check.NewTextKind(joinField)

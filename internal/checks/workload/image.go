@@ -48,7 +48,7 @@ func imageCheck(meta check.Metadata, fn func(ref inventory.ContainerRef, img ima
 					continue
 				}
 				if message := fn(ref, parseImage(image)); message != nil {
-					out = append(out, check.Result{Container: ref.Container.Name, Path: env.Text(imagePath, ref.Path, ""),
+					out = append(out, check.Result{Container: ref.Container.Name, Path: env.Text(fieldPath, ref.Path, "image"),
 						Message: env.Text(message, ref.Container.Name, ref.Container.Image)})
 				}
 			}
@@ -57,10 +57,8 @@ func imageCheck(meta check.Metadata, fn func(ref inventory.ContainerRef, img ima
 	}
 }
 
-// imagePath is the path of a container's image; imageMessage makes the kind
-// of message format fills with a container's name and image.
-var imagePath = check.NewTextKind(func(container, _ string) string { return container + ".image" })
-
+// imageMessage makes the kind of message format fills with a container's
+// name and image.
 func imageMessage(format string) *check.TextKind {
 	return check.NewTextKind(func(name, image string) string { return fmt.Sprintf(format, name, image) })
 }

@@ -99,9 +99,6 @@ type location struct {
 	volumePath *check.TextKind
 }
 
-// fieldPath is the path of a field (b) under a path (a).
-var fieldPath = check.NewTextKind(joinField)
-
 // pssCheck makes the catalogue entry for one upstream control.
 func pssCheck(controls map[policy.CheckID]policy.Check, id policy.CheckID, loc location, meta check.Metadata) (*check.Check, error) {
 	control, ok := controls[id]

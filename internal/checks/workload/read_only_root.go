@@ -22,7 +22,7 @@ func readOnlyRootFilesystem() *check.Check {
 					return check.Result{}, false
 				}
 				return check.Result{
-					Path:    env.Text(readOnlyRootPath, ref.Path, ""),
+					Path:    env.Text(fieldPath, ref.Path, "securityContext.readOnlyRootFilesystem"),
 					Message: env.Text(readOnlyRootMessage, ref.Container.Name, ""),
 				}, true
 			})
@@ -30,11 +30,6 @@ func readOnlyRootFilesystem() *check.Check {
 	}
 }
 
-var (
-	readOnlyRootPath = check.NewTextKind(func(container, _ string) string {
-		return container + ".securityContext.readOnlyRootFilesystem"
-	})
-	readOnlyRootMessage = check.NewTextKind(func(name, _ string) string {
-		return fmt.Sprintf("container %q does not set securityContext.readOnlyRootFilesystem=true", name)
-	})
-)
+var readOnlyRootMessage = check.NewTextKind(func(name, _ string) string {
+	return fmt.Sprintf("container %q does not set securityContext.readOnlyRootFilesystem=true", name)
+})

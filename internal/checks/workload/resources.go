@@ -18,11 +18,9 @@ func resourceCheck(id, title string, sev check.Severity, resource corev1.Resourc
 	if limit {
 		kind, field = "limit", "limits"
 	}
-	path := check.NewTextKind(func(container, _ string) string {
-		return container + ".resources." + field + "." + string(resource)
-	})
+	under := "resources." + field + "." + string(resource) // the field under a container
 	message := check.NewTextKind(func(name, _ string) string {
-		return "container " + strconv.Quote(name) + " has no " + string(resource) + " " + kind + " (resources." + field + "." + string(resource) + ")"
+		return "container " + strconv.Quote(name) + " has no " + string(resource) + " " + kind + " (" + under + ")"
 	})
 	return &check.Check{
 		Metadata: check.Metadata{
@@ -39,7 +37,7 @@ func resourceCheck(id, title string, sev check.Severity, resource corev1.Resourc
 				if hasResource(ref.Container.Resources, resource, limit) {
 					return check.Result{}, false
 				}
-				return check.Result{Path: env.Text(path, ref.Path, ""), Message: env.Text(message, ref.Container.Name, "")}, true
+				return check.Result{Path: env.Text(fieldPath, ref.Path, under), Message: env.Text(message, ref.Container.Name, "")}, true
 			})
 		},
 	}
