@@ -4,6 +4,8 @@ import (
 	"context"
 	"fmt"
 	"math/rand/v2"
+	"os"
+	"path/filepath"
 	"slices"
 	"strconv"
 	"strings"
@@ -493,5 +495,37 @@ func TestRunPartsKeepsObjectsWhole(t *testing.T) {
 				seen[f.Message] = p
 			}
 		}
+	}
+}
+
+// TestLoadBaseline: a baseline finding is known by its fingerprint, or,
+// written without one (by hand or by an older version), by the
+// fingerprint of its check, object, container and path.
+func TestLoadBaseline(t *testing.T) {
+	web := &ObjectRef{APIVersion: "apps/v1", Kind: "Deployment", Namespace: "shop", Name: "web"}
+	byPrint := Finding{Check: "privileged-container", Object: web, Container: "app", Path: "spec.template.spec.containers[0].securityContext.privileged"}
+	byFields := Finding{Check: "image-tag-latest", Object: web, Container: "app", Path: "spec.template.spec.containers[0].image"}
+	fresh := Finding{Check: "cpu-limit-missing", Object: web, Container: "app", Path: "spec.template.spec.containers[0].resources.limits.cpu"}
+	file := filepath.Join(t.TempDir(), "baseline.json")
+	doc := `{"findings": [
+		{"fingerprint": "` + byPrint.Fingerprint() + `"},
+		{"check": "image-tag-latest", "object": {"apiVersion": "apps/v1", "kind": "Deployment", "namespace": "shop", "name": "web"},
+		 "container": "app", "path": "spec.template.spec.containers[0].image"}]}`
+	if err := os.WriteFile(file, []byte(doc), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	b, err := LoadBaseline(file)
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := b.FilterNew(Findings{{byPrint, byFields, fresh}}).Flat()
+	if len(got) != 1 || got[0].Check != fresh.Check {
+		t.Errorf("new against the baseline: %v, want only %s", got, fresh.Check)
+	}
+	if err := os.WriteFile(file, []byte("not json"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := LoadBaseline(file); err == nil || !strings.Contains(err.Error(), "not a kubeharden JSON report") {
+		t.Errorf("a file that is not a report: %v", err)
 	}
 }
