@@ -57,7 +57,7 @@ func (a *ClusterAccounts) refresh(ctx context.Context) error {
 		for _, it := range u["items"].([]any) {
 			body := it.(map[string]any)
 			body["apiVersion"], body["kind"] = rbacv1.SchemeGroupVersion.String(), kind
-			objs = append(objs, source.NewObject(body, source.Position{File: "cluster"}, 0, -1))
+			objs = append(objs, source.NewObject(body, source.Position{File: "cluster"}, -1))
 		}
 		return nil
 	}

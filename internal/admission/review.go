@@ -130,7 +130,7 @@ func decodeObject(req *admissionv1.AdmissionRequest) (*source.Object, error) {
 		md["name"] = req.Name
 	}
 	// A loaded object reads its identity once: load it again.
-	return source.NewObject(obj.Body, obj.Source, obj.Doc, obj.Item), nil
+	return source.NewObject(obj.Body, obj.Source, obj.Item), nil
 }
 
 // evaluate runs the catalogue on the request's object, as scan would on

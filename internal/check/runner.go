@@ -333,18 +333,23 @@ func (r *Runner) evaluateNode(env *Env, out *Outcome) {
 		return
 	}
 	var found []Finding
-	suppressors := map[ObjectRef]*annotationSuppressor{}
-	// suppressed applies kubeharden.io/ignore when the finding is about an
-	// object of the input (a static pod, a KubeletConfiguration file).
-	suppressed := func(f *Finding) bool {
-		sup, ok := suppressors[*f.Object]
+	// A finding about an object of the input (a static pod, a
+	// KubeletConfiguration file) honours its kubeharden.io/ignore
+	// annotations and points at the field in its text.
+	type inputObject struct {
+		obj *source.Object
+		sup *annotationSuppressor
+	}
+	objects := map[ObjectRef]inputObject{}
+	objectOf := func(f *Finding) inputObject {
+		in, ok := objects[*f.Object]
 		if !ok {
 			if obj, found := env.Inventory.Get(inventory.Key{Group: f.Object.Group(), Kind: f.Object.Kind, Namespace: f.Object.Namespace, Name: f.Object.Name}); found {
-				sup = newAnnotationSuppressor(obj, env.Inventory.Pod(obj))
+				in = inputObject{obj, newAnnotationSuppressor(obj, env.Inventory.Pod(obj))}
 			}
-			suppressors[*f.Object] = sup
+			objects[*f.Object] = in
 		}
-		return sup != nil && !r.strict[f.Check] && sup.suppresses(f.Check, f.Container)
+		return in
 	}
 	for _, c := range r.nodeChecks {
 		for _, res := range c.Node(env, env.Node) {
@@ -356,9 +361,13 @@ func (r *Runner) evaluateNode(env *Env, out *Outcome) {
 				src = *res.Source
 			}
 			f := r.newFinding(c, res.Object, src, res)
-			if suppressed(&f) || r.exempt(&f) {
+			in := objectOf(&f)
+			if (in.sup != nil && !r.strict[f.Check] && in.sup.suppresses(f.Check, f.Container)) || r.exempt(&f) {
 				out.Suppressed++
 				continue
+			}
+			if in.obj != nil && f.Path != "" && f.Source.File == in.obj.Source.File {
+				f.Source.Line = in.obj.FieldLine(f.Path)
 			}
 			found = append(found, f)
 		}
@@ -410,6 +419,9 @@ func (r *Runner) evaluateInto(env *Env, obj *source.Object, out *Outcome, strs *
 			if (!r.strict[f.Check] && sup.suppresses(f.Check, f.Container)) || r.exempt(&f) {
 				out.Suppressed++
 				continue
+			}
+			if f.Path != "" {
+				f.Source.Line = obj.FieldLine(f.Path)
 			}
 			f.Message, f.Path = strs.intern(f.Message), strs.intern(f.Path)
 			out.Findings = append(out.Findings, f)

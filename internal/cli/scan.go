@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"log/slog"
 	"os"
-	"runtime"
 	"runtime/debug"
 	"strings"
 	"sync"
@@ -291,8 +290,6 @@ func runScan(cmd *cobra.Command, stdio IO, g *globalFlags, f *scanFlags, args []
 	for _, e := range inputErrors {
 		errs = append(errs, report.Error{Source: e.Source, Message: e.Err.Error()})
 	}
-	pointAtFields(findings)
-	log.Debug("placed findings on their fields' lines", "elapsed", time.Since(start))
 	defer func() { log.Debug("wrote the report", "elapsed", time.Since(start)) }()
 	return p.finish(stdio, scanned, findings, errs)
 }
@@ -356,51 +353,6 @@ func (p *scanPlan) finish(stdio IO, objects int, findings check.Findings, errs [
 		return &exitError{code: ExitFindings}
 	}
 	return nil
-}
-
-// pointAtFields moves each finding's line from the start of its object to
-// the field it names, for objects read from files.
-func pointAtFields(findings check.Findings) {
-	// Findings come grouped by object and objects by file, so each file's
-	// findings are a run: a worker takes a run, reads that file once and
-	// lets it go, and only the files in hand are held.
-	fs := findings.Index()
-	type run struct{ start, end int }
-	var runs []run
-	for i := 0; i < fs.Len(); {
-		file := fs.At(i).File()
-		j := i + 1
-		for j < fs.Len() && fs.At(j).File() == file {
-			j++
-		}
-		if file != "" {
-			runs = append(runs, run{i, j})
-		}
-		i = j
-	}
-	var next atomic.Int64
-	var wg sync.WaitGroup
-	for range runtime.GOMAXPROCS(0) {
-		wg.Go(func() {
-			lines := source.NewFileLines("")
-			for {
-				k := int(next.Add(1) - 1)
-				if k >= len(runs) {
-					return
-				}
-				r := runs[k]
-				lines.Reset(fs.At(r.start).File())
-				for i := r.start; i < r.end; i++ {
-					// Each finding holds its own Source and is in one
-					// run.
-					if f := fs.At(i); f.Path != "" {
-						f.Source.Line = lines.Line(f.Source.Line, f.Path)
-					}
-				}
-			}
-		})
-	}
-	wg.Wait()
 }
 
 // clusterFacts turns what the cluster source learned into the facts

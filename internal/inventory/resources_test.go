@@ -72,7 +72,7 @@ func TestSharedTemplates(t *testing.T) {
 			body["apiVersion"] = "v1"
 		}
 		body["metadata"] = map[string]any{"name": name, "namespace": "ns"}
-		return source.NewObject(body, source.Position{File: "f.yaml"}, 0, -1)
+		return source.NewObject(body, source.Position{File: "f.yaml"}, -1)
 	}
 	deploy := obj("Deployment", "web", map[string]any{"spec": map[string]any{"template": map[string]any{"metadata": tmeta, "spec": one}}})
 	rs := obj("ReplicaSet", "web-1", map[string]any{"spec": map[string]any{"template": map[string]any{"metadata": tmeta, "spec": one}}})

@@ -241,7 +241,6 @@ func (c *collector) manifests(dir string) {
 	if err != nil {
 		return
 	}
-	lines := source.NewLineResolver()
 	for _, e := range entries {
 		name := e.Name()
 		if e.IsDir() || strings.HasPrefix(name, ".") || !(strings.HasSuffix(name, ".yaml") || strings.HasSuffix(name, ".yml") || strings.HasSuffix(name, ".json")) {
@@ -263,9 +262,8 @@ func (c *collector) manifests(dir string) {
 				continue
 			}
 			c.file(path, RoleManifest, comp.Kind)
-			onDisk := rebase(c.node.Root, path)
 			for i := range comp.Args {
-				comp.Args[i].Line = lines.Line(onDisk, obj.Source.Line, comp.Args[i].Path)
+				comp.Args[i].Line = obj.FieldLine(comp.Args[i].Path)
 			}
 			running := c.node.Component(comp.Kind)
 			switch {

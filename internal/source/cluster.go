@@ -286,7 +286,7 @@ func listResource(ctx context.Context, dyn dynamic.Interface, r resource, namesp
 		}
 		body := u.Object
 		Redact(body)
-		loaded := NewObject(body, Position{}, 0, -1)
+		loaded := NewObject(body, Position{}, -1)
 		if sink != nil {
 			return sink(loaded)
 		}

@@ -32,6 +32,8 @@ type parsedObject struct {
 	body map[string]any
 	line int
 	item int
+	// fields are the lines of the fields of the object's document.
+	fields *fieldIndex
 	// template is the file named by a "# Source:" comment that helm
 	// template writes above each document, and templateLine the object's
 	// line counted from that comment.
@@ -49,12 +51,11 @@ type documentError struct {
 // decodeFile splits data into YAML documents and decodes each one into the
 // objects it holds. Documents are split on "---" lines before parsing, so a
 // syntax error in one document loses only that document.
-func decodeFile(fast *fastParser, data []byte, lenient bool, yield func(parsedObject, int), fail func(documentError)) {
+func decodeFile(fast *fastParser, data []byte, lenient bool, yield func(parsedObject), fail func(documentError)) {
 	if err := checkText(data); err != nil {
 		fail(documentError{err: err})
 		return
 	}
-	doc := 0
 	for chunk := range splitDocuments(data) {
 		yield := withTemplate(chunk, yield)
 		if v, line, err := fast.decode(chunk.data); err == nil {
@@ -72,16 +73,20 @@ func decodeFile(fast *fastParser, data []byte, lenient bool, yield func(parsedOb
 				}
 			}
 			objs, errs := objectsFromValue(v, line+chunk.line-1, lenient, itemLine)
-			for _, o := range objs {
-				yield(o, doc)
+			if len(objs) > 0 {
+				fields := fast.fields.index(fast.lines, chunk.line)
+				for _, o := range objs {
+					o.fields = fields
+					yield(o)
+				}
 			}
 			for _, e := range errs {
 				fail(e)
 			}
-			doc++
 			continue
 		}
 	slow:
+		var fields *fieldIndex // of the chunk, when it has objects
 		dec := yaml.NewDecoder(bytes.NewReader(chunk.data))
 		for {
 			var node yaml.Node
@@ -94,13 +99,16 @@ func decodeFile(fast *fastParser, data []byte, lenient bool, yield func(parsedOb
 				break
 			}
 			objs, errs := decodeDocument(&node, chunk.line-1, lenient)
+			if len(objs) > 0 && fields == nil {
+				fields = fast.fieldsOf(chunk)
+			}
 			for _, o := range objs {
-				yield(o, doc)
+				o.fields = fields
+				yield(o)
 			}
 			for _, e := range errs {
 				fail(e)
 			}
-			doc++
 		}
 	}
 }
@@ -108,15 +116,15 @@ func decodeFile(fast *fastParser, data []byte, lenient bool, yield func(parsedOb
 // withTemplate wraps yield so objects of a chunk that starts with helm
 // template's "# Source: chart/templates/x.yaml" comment carry that
 // template and their line within its rendered output.
-func withTemplate(c chunk, yield func(parsedObject, int)) func(parsedObject, int) {
+func withTemplate(c chunk, yield func(parsedObject)) func(parsedObject) {
 	template, commentLine := helmSource(c.data)
 	if template == "" {
 		return yield
 	}
 	first := c.line + commentLine - 1 // the comment's line in the file
-	return func(o parsedObject, doc int) {
+	return func(o parsedObject) {
 		o.template, o.templateLine = template, o.line-first
-		yield(o, doc)
+		yield(o)
 	}
 }
 

@@ -37,11 +37,14 @@ type fastParser struct {
 	lines        []fastLine
 	pos          int
 	depth        int
-	open         []int // docTable.build's stack, kept for reuse
 	chunk        []byte
 	deepest      int // the deepest block reached
 	// shared, when not nil, hands out one value for equal nested blocks.
 	shared *subtrees
+	// rewritten are the lines sequence() rewrote, restored by decode.
+	rewritten []int
+	// fields indexes the lines of each document's fields.
+	fields fieldIndexer
 }
 
 // fastDecode decodes one document chunk. It returns the value (nil for an
@@ -52,12 +55,13 @@ func fastDecode(chunk []byte) (any, int, error) {
 }
 
 // decode is fastDecode reusing p's line table, which a file's documents
-// can share: values never point into it.
+// can share: values never point into it. After a decode, p.lines are the
+// chunk's lines as split read them.
 func (p *fastParser) decode(chunk []byte) (any, int, error) {
 	if !fastSafeBytes(chunk) {
 		return nil, 0, errFallback
 	}
-	*p = fastParser{lines: p.lines[:0], finalNewline: len(chunk) > 0 && chunk[len(chunk)-1] == '\n', chunk: chunk, shared: p.shared}
+	*p = fastParser{lines: p.lines[:0], finalNewline: len(chunk) > 0 && chunk[len(chunk)-1] == '\n', chunk: chunk, shared: p.shared, rewritten: p.rewritten[:0], fields: p.fields}
 	if err := p.split(chunk); err != nil {
 		return nil, 0, err
 	}
@@ -76,6 +80,10 @@ func (p *fastParser) decode(chunk []byte) (any, int, error) {
 	p.skipBlank()
 	if p.pos < len(p.lines) {
 		return nil, 0, errFallback // trailing content at a shallower level
+	}
+	// Leave the lines as split read them, for the field index.
+	for _, i := range p.rewritten {
+		p.lines[i] = unparsed(p.lines[i])
 	}
 	return v, first.line, nil
 }
@@ -304,6 +312,7 @@ func (p *fastParser) sequence(ind int) ([]any, error) {
 			// A compact mapping: "- name: x" continues on lines indented
 			// to the key's column.
 			p.lines[p.pos] = fastLine{indent: ind + offset, content: rest, raw: l.raw, line: l.line, off: l.off}
+			p.rewritten = append(p.rewritten, p.pos)
 			v, err := p.mapping(ind + offset)
 			if err != nil {
 				return nil, err

@@ -1,111 +1,25 @@
 package source
 
 import (
-	"math"
+	"bytes"
+	"os"
+	"slices"
 	"strconv"
-	"strings"
-	"sync"
 )
 
 // Field lines: findings name a field path ("spec.template.spec.
-// containers[0].securityContext.privileged"); for objects read from files,
-// the path is followed through the document's lines to the line of the
-// deepest field that exists, so SARIF and the table can point at it.
-
-// pathSegment is a mapping key or a sequence index.
-type pathSegment struct {
-	key   string
-	index int // -1 for keys
-}
-
-func splitPath(path string) []pathSegment {
-	var out []pathSegment
-	for _, part := range strings.Split(path, ".") {
-		key, rest, _ := strings.Cut(part, "[")
-		if key != "" {
-			out = append(out, pathSegment{key: key, index: -1})
-		}
-		for rest != "" {
-			num, tail, ok := strings.Cut(rest, "]")
-			if !ok {
-				break
-			}
-			if n, err := strconv.Atoi(num); err == nil {
-				out = append(out, pathSegment{index: n})
-			}
-			rest = strings.TrimPrefix(tail, "[")
-		}
-	}
-	return out
-}
-
-// docTable is a document's line table with each line's mapping key
-// ("" when the line holds none) and where its block ends: what following a
-// field path needs, built once for all the findings of the document.
-type docTable struct {
-	lines []fastLine
-	keys  []string // filled by key on first use
-	keyed []bool
-	// ends[j] is blockEnd of content line j: the index of the next line
-	// that is not part of j's block, so a walk steps from sibling to
-	// sibling instead of over every nested line.
-	ends []int32
-}
-
-// build makes t the line table of doc, reusing p's line buffer and t's own
-// slices: a scan builds one table per document with findings.
-func (t *docTable) build(p *fastParser, doc []byte) {
-	p.lines = p.lines[:0]
-	if err := p.split(doc); err != nil {
-		*t = docTable{keys: t.keys[:0], keyed: t.keyed[:0], ends: t.ends[:0]}
-		return
-	}
-	n := len(p.lines)
-	t.lines = p.lines
-	t.keys = resize(t.keys, n)
-	t.keyed = resize(t.keyed, n)
-	t.ends = resize(t.ends, n)
-	// Lines whose block is still open, deepest last. A line k closes the
-	// open lines blockEnd would stop at k; those are always on top.
-	open := p.open[:0]
-	for k, l := range p.lines {
-		if blank(l) {
-			continue
-		}
-		for len(open) > 0 {
-			j := open[len(open)-1]
-			if !endsBlock(p.lines[j], l) {
-				break
-			}
-			t.ends[j] = int32(k)
-			open = open[:len(open)-1]
-		}
-		open = append(open, k)
-	}
-	for _, j := range open {
-		t.ends[j] = int32(len(p.lines))
-	}
-	p.open = open
-}
-
-// resize returns s with length n and zero elements, reusing its array.
-func resize[T any](s []T, n int) []T {
-	if cap(s) < n {
-		return make([]T, n)
-	}
-	s = s[:n]
-	clear(s)
-	return s
-}
-
-// key returns line j's mapping key. A walk visits few lines of a document,
-// so keys are found as they are needed; a table belongs to one goroutine.
-func (t docTable) key(j int) string {
-	if !t.keyed[j] {
-		t.keys[j], t.keyed[j] = lineKey(t.lines[j].content), true
-	}
-	return t.keys[j]
-}
+// containers[0].securityContext.privileged"). For objects read from text,
+// the finding points at the line of the deepest field of its path that the
+// text spells. Each document gets a fieldIndex while it is parsed, from the
+// lines the parser has just split, and the checks' findings are placed
+// from it as they are made: no file is read a second time, and the lines
+// are those of the bytes that were checked.
+//
+// A block-style document's structure is read from indentation alone: a
+// line's block is the lines after it up to one as shallow (a sequence at
+// its key's indentation still belongs to the key), and the block's entries
+// are its lines at the indentation of its first. Flow collections and
+// block scalars are leaves: a field inside one is found at its key.
 
 // endsBlock reports whether content line l is past the block of line
 // owner: it is shallower, or at the same indentation and not a sequence
@@ -124,7 +38,7 @@ func lineKey(content []byte) string {
 		return ""
 	}
 	if isSeqEntry(content) {
-		content = []byte(strings.TrimLeft(string(content[1:]), " "))
+		content = bytes.TrimLeft(content[1:], " ")
 	}
 	key, _, ok, err := splitKey(stripComment(content))
 	if err != nil || !ok {
@@ -133,249 +47,282 @@ func lineKey(content []byte) string {
 	return key
 }
 
-// matchKeys reports how many path segments from s the key spells, keys
-// being allowed to contain dots ("pod-security.kubernetes.io/enforce"),
-// or 0.
-func matchKeys(key string, segs []pathSegment, s int) int {
-	k := 0
-	for rest := key; s+k < len(segs); {
-		seg := segs[s+k]
-		if seg.index >= 0 || !strings.HasPrefix(rest, seg.key) {
-			return 0
+// plainKey is lineKey for the usual line, "key: value" with a plain key,
+// without copying the key; nil for any other line, which lineKey reads.
+func plainKey(content []byte) []byte {
+	if len(content) == 0 {
+		return nil
+	}
+	switch content[0] {
+	case '"', '\'', '?', '&', '*', '!', '|', '>', '%', '@', '`', '[', '{', ',', '#', '-', ':', ']', '}':
+		return nil
+	}
+	for i := 0; i < len(content) && i < maxImplicitKey; i++ {
+		switch content[i] {
+		case '#', '"', '\'':
+			return nil
+		case ':':
+			if i+1 == len(content) || content[i+1] == ' ' {
+				if key := content[:i]; key[len(key)-1] != ' ' && !(len(key) == 2 && key[0] == '<' && key[1] == '<') {
+					return key
+				}
+				return nil
+			}
 		}
-		rest = rest[len(seg.key):]
-		k++
-		if rest == "" {
-			return k
+	}
+	return nil
+}
+
+// fieldIndex holds the lines of one document's fields: every mapping key
+// and sequence entry the document writes in block style, under the path a
+// finding names it by ("spec.containers[0].image"; a key may hold dots, as
+// label names do). Paths are kept hashed, with their lines, in one slice:
+// eight bytes a field.
+type fieldIndex struct {
+	base    int      // the file line of the document's first line
+	entries []uint64 // path hash in the high bits, line in the document in the low
+}
+
+// fieldLineBits of an entry hold the line within the document: fields of
+// a document's lines past a million are not indexed (a finding there
+// points at the deepest field above them that is). The 44 bits of hash
+// left make a wrong line for a field that is not in a document of a
+// thousand fields a chance of one in 10^10 per lookup.
+const (
+	fieldLineBits = 20
+	fieldLineMask = 1<<fieldLineBits - 1
+)
+
+// FNV-1a, over the bytes of a path as it is spelled.
+const (
+	fnvOffset = 14695981039346656037
+	fnvPrime  = 1099511628211
+)
+
+func hashBytes[T string | []byte](h uint64, s T) uint64 {
+	for i := 0; i < len(s); i++ {
+		h = (h ^ uint64(s[i])) * fnvPrime
+	}
+	return h
+}
+
+// hashIndex continues h with "[i]".
+func hashIndex(h uint64, i int) uint64 {
+	var buf [24]byte
+	b := append(strconv.AppendInt(append(buf[:0], '['), int64(i), 10), ']')
+	return hashBytes(h, b)
+}
+
+// fieldKey is an entry's hash bits for a path hash: FNV's high bits are
+// mixed (the finaliser of SplitMix64) before the line's bits are cut off.
+func fieldKey(h uint64) uint64 {
+	h ^= h >> 30
+	h *= 0xbf58476d1ce4e5b9
+	h ^= h >> 27
+	h *= 0x94d049bb133111eb
+	h ^= h >> 31
+	return h &^ fieldLineMask
+}
+
+// line returns the line in the document of the deepest field of path
+// that the document spells, or 0. The path continues the one h is the
+// hash of (fnvOffset for a path from the document's root, with root
+// true; a list item's "items[i]" otherwise).
+func (x *fieldIndex) line(h uint64, root bool, path string) int {
+	if x == nil || path == "" {
+		return 0
+	}
+	// The hash of each prefix that ends a segment, deepest last.
+	var stack [32]uint64
+	prefixes := stack[:0]
+	if !root {
+		h = hashBytes(h, ".")
+	}
+	for i := 0; i < len(path); i++ {
+		if c := path[i]; (c == '.' || c == '[') && i > 0 {
+			prefixes = append(prefixes, h)
 		}
-		if rest[0] != '.' {
-			return 0
+		h = (h ^ uint64(path[i])) * fnvPrime
+	}
+	prefixes = append(prefixes, h)
+	for i := len(prefixes) - 1; i >= 0; i-- {
+		if line := x.find(fieldKey(prefixes[i])); line > 0 {
+			return line
 		}
-		rest = rest[1:]
 	}
 	return 0
 }
 
-// fieldLineSegs follows a field path through a document's line table and
-// returns the 1-based line, within the document, of the deepest field of
-// the path that exists, or 0. A compact sequence entry ("- name: x") is
-// read as a mapping whose first line starts at the key's column: one
-// virtual line overrides the table while the walk is inside that entry.
-func fieldLineSegs(t docTable, segs []pathSegment) int {
-	table := t.lines
-	if len(table) == 0 {
+// find returns the line of the field whose entry has the hash bits key,
+// or 0.
+func (x *fieldIndex) find(key uint64) int {
+	if len(x.entries) <= fieldScanMax {
+		for _, e := range x.entries {
+			if e&^fieldLineMask == key {
+				return int(e & fieldLineMask)
+			}
+		}
 		return 0
 	}
-	virtual, override := -1, fastLine{}
-	at := func(j int) fastLine {
-		if j == virtual {
-			return override
-		}
-		return table[j]
+	j, _ := slices.BinarySearch(x.entries, key)
+	if j < len(x.entries) && x.entries[j]&^fieldLineMask == key {
+		return int(x.entries[j] & fieldLineMask)
 	}
-	// sibling is the first line after j's block (bounded by hi).
-	sibling := func(j, hi int) int {
-		if j == virtual {
-			return blockEnd(at, hi, j, override.indent)
-		}
-		return min(int(t.ends[j]), hi)
-	}
-	lo, hi := 0, len(table)
-	for lo < hi && blank(at(lo)) {
-		lo++
-	}
-	if lo >= hi {
-		return 0
-	}
-	ind := at(lo).indent
-	found := 0
-	for s := 0; s < len(segs); {
-		seg := segs[s]
-		if seg.index >= 0 {
-			i, n := -1, 0
-			for j := lo; j < hi; j = sibling(j, hi) {
-				l := at(j)
-				if l.indent != ind || !isSeqEntry(l.content) {
-					continue
-				}
-				if n == seg.index {
-					i = j
-					break
-				}
-				n++
-			}
-			if i < 0 {
-				return found
-			}
-			entry := at(i)
-			found = entry.line
-			end := sibling(i, hi)
-			rest := strings.TrimLeft(string(entry.content[1:]), " ")
-			if rest == "" { // "-" alone: the entry's node is on the next lines
-				lo, hi = i+1, end
-				for lo < hi && blank(at(lo)) {
-					lo++
-				}
-				if lo >= hi {
-					return found
-				}
-				ind = at(lo).indent
-			} else {
-				off := len(entry.content) - len(rest)
-				override = fastLine{indent: ind + off, content: entry.content[off:], raw: entry.raw, line: entry.line}
-				virtual = i
-				lo, hi, ind = i, end, ind+off
-			}
-			s++
-			continue
-		}
-		// A key; keys may themselves contain dots (label names). The
-		// virtual line of a compact entry has the same key as its table
-		// line, so the precomputed keys serve both.
-		matched := false
-		for j := lo; j < hi; j = sibling(j, hi) {
-			l := at(j)
-			if l.indent != ind {
-				continue
-			}
-			k := matchKeys(t.key(j), segs, s)
-			if k == 0 || (j != virtual && isSeqEntry(l.content)) {
-				continue
-			}
-			found, matched = l.line, true
-			end := sibling(j, hi)
-			lo, hi = j+1, end
-			for lo < hi && blank(at(lo)) {
-				lo++
-			}
-			if lo < hi {
-				ind = at(lo).indent
-			}
-			s += k
-			break
-		}
-		if !matched || lo >= hi {
-			return found
-		}
-	}
-	return found
+	return 0
 }
 
-// blockEnd is the index after the lines that belong to the entry at i
-// (indentation ind), searching up to hi: up to the next content line at
-// ind or shallower. A sequence at the same indentation under a key also
-// belongs to it.
-func blockEnd(at func(int) fastLine, hi, i, ind int) int {
-	keyLine := !isSeqEntry(at(i).content)
-	for j := i + 1; j < hi; j++ {
-		l := at(j)
+// fieldIndexer builds field indexes; a loading worker keeps one, and its
+// buffers, for all the documents it parses.
+type fieldIndexer struct {
+	open    []openBlock
+	entries []uint64
+}
+
+// openBlock is a line whose block the indexer is inside: its entries are
+// the lines at the indentation of its first line. A block that is not
+// indexed (that of a line at another indentation than its siblings, or of
+// one that is neither a key nor a sequence entry) keeps its lines out of
+// the index until it ends.
+type openBlock struct {
+	owner    fastLine // as read: for a compact entry's key, from its column
+	path     uint64   // hash of the owner's path
+	root     bool     // the document: no owner, never ends
+	indexed  bool
+	childInd int // the entries' indentation, -1 before the first
+	entries  int // sequence entries seen
+}
+
+// index returns the field index of a document split into lines, whose
+// first line is line base of its file. It reads the lines once, in order,
+// keeping the blocks it is inside on a stack.
+func (x *fieldIndexer) index(lines []fastLine, base int) *fieldIndex {
+	x.entries = x.entries[:0]
+	x.open = append(x.open[:0], openBlock{owner: fastLine{indent: -1}, path: fnvOffset, root: true, indexed: true, childInd: -1})
+	for _, l := range lines {
 		if blank(l) {
 			continue
 		}
-		if l.indent < ind || (l.indent == ind && !(keyLine && isSeqEntry(l.content))) {
-			return j
+		// A line ends the blocks it is outside of; those are on top.
+		top := len(x.open) - 1
+		for top > 0 && endsBlock(x.open[top].owner, l) {
+			top--
 		}
+		x.open = x.open[:top+1]
+		x.entry(l)
 	}
-	return hi
+	// Equal paths keep their first line, as a walk down the document
+	// would take the first key that matches: a short index is searched
+	// in document order, a long one sorted and rid of later duplicates.
+	entries := x.entries
+	if len(entries) > fieldScanMax {
+		slices.Sort(entries)
+		entries = slices.CompactFunc(entries, func(a, b uint64) bool { return a&^fieldLineMask == b&^fieldLineMask })
+	}
+	return &fieldIndex{base: base, entries: slices.Clone(entries)}
 }
 
-// FileLines finds field lines in the documents of one file, reading the
-// file once. It is not safe for concurrent use; the scan gives each file to
-// one worker and drops it when that file's findings are placed, so only the
-// files in hand are in memory. Findings come document by document, so it
-// keeps the line table of one document and reuses its buffers for the next.
-type FileLines struct {
-	file   string
-	read   bool
-	data   []byte // the file; its buffer is reused by Reset
-	docs   []chunk
-	cur    int // the document whose table is in hand, or -1
-	table  docTable
-	parser fastParser
-	paths  map[string][]pathSegment // findings repeat paths
+// fieldScanMax is the most fields an index holds in document order and
+// searches from the start; above it, an index is sorted and searched by
+// halves. Most documents are short: sorting them cost more than all their
+// searches.
+const fieldScanMax = 64
+
+// entry indexes line l, which is inside the block on top of the stack,
+// and opens its own block.
+func (x *fieldIndexer) entry(l fastLine) {
+	parent := &x.open[len(x.open)-1]
+	if !parent.indexed {
+		return
+	}
+	if parent.childInd < 0 {
+		parent.childInd = l.indent
+	}
+	if l.indent != parent.childInd {
+		x.open = append(x.open, openBlock{owner: l})
+		return
+	}
+	if isSeqEntry(l.content) {
+		h := hashIndex(parent.path, parent.entries)
+		parent.entries++
+		x.add(h, l.line)
+		rest := bytes.TrimLeft(l.content[1:], " ")
+		if len(rest) == 0 {
+			// "-" alone: the entry's node is on the lines below.
+			x.open = append(x.open, openBlock{owner: l, path: h, indexed: true, childInd: -1})
+			return
+		}
+		// A compact entry ("- name: x"): a node that starts at the
+		// column after the dash, on this very line.
+		off := len(l.content) - len(rest)
+		x.open = append(x.open, openBlock{owner: l, path: h, indexed: true, childInd: l.indent + off})
+		x.entry(fastLine{indent: l.indent + off, content: rest, raw: l.raw, line: l.line})
+		return
+	}
+	key := plainKey(l.content)
+	if key == nil {
+		key = []byte(lineKey(l.content))
+	}
+	if len(key) == 0 {
+		x.open = append(x.open, openBlock{owner: l})
+		return
+	}
+	h := parent.path
+	if !parent.root {
+		h = hashBytes(h, ".")
+	}
+	h = hashBytes(h, key)
+	x.add(h, l.line)
+	x.open = append(x.open, openBlock{owner: l, path: h, indexed: true, childInd: -1})
 }
 
-// NewFileLines returns the line finder of file; the file is read by the
-// first Line call.
-func NewFileLines(file string) *FileLines {
-	return &FileLines{file: file, cur: -1, paths: map[string][]pathSegment{}}
+func (x *fieldIndexer) add(h uint64, line int) {
+	if line <= fieldLineMask {
+		x.entries = append(x.entries, fieldKey(h)|uint64(line))
+	}
 }
 
-// Reset points f at another file, keeping its buffers and the parsed field
-// paths, which repeat from file to file.
-func (f *FileLines) Reset(file string) {
-	f.file, f.read, f.docs, f.cur = file, false, f.docs[:0], -1
+// fieldsOf indexes a chunk the fast parser did not decode, from its own
+// split; nil when its lines cannot be split (directives, document
+// markers).
+func (p *fastParser) fieldsOf(c chunk) *fieldIndex {
+	p.lines = p.lines[:0]
+	if p.split(c.data) != nil {
+		return nil
+	}
+	return p.fields.index(p.lines, c.line)
 }
 
-// Line returns the line of path in the object that starts at objLine, or
-// objLine when the field cannot be found (or the file cannot be read, or
-// changed since it was loaded).
-func (f *FileLines) Line(objLine int, path string) int {
-	if path == "" || objLine <= 0 || f.file == "" || f.file == "-" {
-		return objLine
+// indexTemplates gives objects whose position is in a template, not in
+// the text that was parsed (a chart rendered in-process, helm template's
+// output with "# Source:" comments), the field lines of the template file
+// itself: the document of the template that holds the object's line. When
+// the template cannot be read, an object has none.
+func indexTemplates(objs []*Object) {
+	var p fastParser
+	type document struct {
+		chunk
+		fields *fieldIndex
 	}
-	start, ok := f.document(objLine)
-	if !ok {
-		return objLine
-	}
-	segs, ok := f.paths[path]
-	if !ok {
-		segs = splitPath(path)
-		f.paths[path] = segs
-	}
-	if l := fieldLineSegs(f.table, segs); l > 0 {
-		return start + l - 1
-	}
-	return objLine
-}
-
-// document makes the table in hand that of the document holding objLine,
-// and returns the document's first line.
-func (f *FileLines) document(objLine int) (int, bool) {
-	if !f.read {
-		f.read = true
-		// No size limit here: the file was accepted when it was loaded.
-		if data, err := readFile(f.file, math.MaxInt64/2, f.data[:0]); err == nil {
-			f.data = data
-			if checkText(data) == nil {
+	read := map[string][]*document{}
+	for _, o := range objs {
+		o.fields = nil
+		docs, ok := read[o.Source.File]
+		if !ok {
+			if data, err := os.ReadFile(o.Source.File); err == nil && checkText(data) == nil {
 				for c := range splitDocuments(data) {
-					f.docs = append(f.docs, c)
+					docs = append(docs, &document{chunk: c})
 				}
+			}
+			read[o.Source.File] = docs
+		}
+		for i := len(docs) - 1; i >= 0; i-- {
+			if d := docs[i]; d.line <= o.Source.Line {
+				if d.fields == nil {
+					d.fields = p.fieldsOf(d.chunk)
+				}
+				o.fields = d.fields
+				break
 			}
 		}
 	}
-	for i := len(f.docs) - 1; i >= 0; i-- {
-		if f.docs[i].line > objLine {
-			continue
-		}
-		if i != f.cur {
-			f.table.build(&f.parser, f.docs[i].data)
-			f.cur = i
-		}
-		return f.docs[i].line, true
-	}
-	return 0, false
-}
-
-// LineResolver finds field lines in any number of files, keeping each
-// file it has read; it is safe for concurrent use.
-type LineResolver struct {
-	mu    sync.Mutex
-	files map[string]*FileLines
-}
-
-// NewLineResolver returns an empty resolver.
-func NewLineResolver() *LineResolver { return &LineResolver{files: map[string]*FileLines{}} }
-
-// Line returns the line of path in the object that starts at objLine in
-// file, or objLine when the field cannot be found.
-func (r *LineResolver) Line(file string, objLine int, path string) int {
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	f, ok := r.files[file]
-	if !ok {
-		f = NewFileLines(file)
-		r.files[file] = f
-	}
-	return f.Line(objLine, path)
 }

@@ -89,6 +89,7 @@ func renderHelm(ctx context.Context, opts Options, chartPath string) taskResult 
 			break
 		}
 		r := parse(templateFile(chartPath, ch.Name(), name), []byte(content), false)
+		indexTemplates(r.objects)
 		out.objects = append(out.objects, r.objects...)
 		out.errors = append(out.errors, r.errors...)
 	}

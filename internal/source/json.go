@@ -24,7 +24,7 @@ func DecodeJSONObject(name string, raw []byte) (*Object, error) {
 		return nil, errors.New(name + ": no object")
 	}
 	fromJSONNumbers(body)
-	o := NewObject(body, Position{File: name}, 0, -1)
+	o := NewObject(body, Position{File: name}, -1)
 	if o.APIVersion() == "" || o.Kind() == "" {
 		return nil, fmt.Errorf("%s: the object has no apiVersion or kind", name)
 	}

@@ -28,6 +28,7 @@ func buildKustomize(opts Options, dir string) taskResult {
 	r := parse(file, data, false)
 	for _, o := range r.objects {
 		o.Source.Line = 0 // the line in the built stream means nothing to the user
+		o.fields = nil    // and neither do its fields' lines
 	}
 	return r
 }

@@ -338,14 +338,17 @@ func parseWith(fast *fastParser, file string, data []byte, lenient bool) taskRes
 			fast.lines = nil // one huge file should not pin its table
 		}
 	}()
+	var templated []*Object
 	decodeFile(fast, data, lenient,
-		func(o parsedObject, doc int) {
-			pos := Position{File: file, Line: o.line}
+		func(o parsedObject) {
+			obj := NewObject(o.body, Position{File: file, Line: o.line}, o.item)
+			obj.fields = o.fields
 			if file == "-" && o.template != "" {
 				// helm template output on stdin: point at the template.
-				pos = Position{File: o.template, Line: o.templateLine}
+				obj.Source = Position{File: o.template, Line: o.templateLine}
+				templated = append(templated, obj)
 			}
-			r.objects = append(r.objects, NewObject(o.body, pos, doc, o.item))
+			r.objects = append(r.objects, obj)
 		},
 		func(e documentError) {
 			src := file
@@ -354,6 +357,7 @@ func parseWith(fast *fastParser, file string, data []byte, lenient bool) taskRes
 			}
 			r.errors = append(r.errors, &Error{Source: src, Err: e.err})
 		})
+	indexTemplates(templated)
 	return r
 }
 

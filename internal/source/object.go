@@ -33,11 +33,11 @@ type Object struct {
 	Body map[string]any
 	// Source is where the object starts.
 	Source Position
-	// Doc is the document's index inside its file (0-based), used to find
-	// field lines again later.
-	Doc int
 	// Item is the index inside a List document, or -1.
 	Item int
+	// fields are the lines of the fields of the document the object was
+	// read from, or nil.
+	fields *fieldIndex
 
 	// apiVersion, kind, name and namespace as NewObject read them from
 	// Body, once: they are asked for all the time (dispatch, indexes,
@@ -48,12 +48,31 @@ type Object struct {
 }
 
 // NewObject returns the object for body, read from src.
-func NewObject(body map[string]any, src Position, doc, item int) *Object {
-	o := &Object{Body: body, Source: src, Doc: doc, Item: item}
+func NewObject(body map[string]any, src Position, item int) *Object {
+	o := &Object{Body: body, Source: src, Item: item}
 	o.apiVersion, o.kind = str(body["apiVersion"]), str(body["kind"])
 	o.name, o.namespace = nameOf(o.Metadata()), str(o.Metadata()["namespace"])
 	o.identity = true
 	return o
+}
+
+// FieldLine returns the line of the deepest field of path (a path as
+// findings name fields: "spec.containers[0].image") that the object's text
+// spells, or the object's own line: for an empty path, for a field the
+// text leaves out, and for objects not read from text (a cluster, a
+// Kustomize build, a chart whose template cannot be read).
+func (o *Object) FieldLine(path string) int {
+	if o.fields == nil || o.Source.Line <= 0 {
+		return o.Source.Line
+	}
+	h, root := uint64(fnvOffset), true
+	if o.Item >= 0 {
+		h, root = hashIndex(hashBytes(h, "items"), o.Item), false
+	}
+	if l := o.fields.line(h, root, path); l > 0 {
+		return o.fields.base + l - 1
+	}
+	return o.Source.Line
 }
 
 // APIVersion returns apiVersion, or "".

@@ -156,7 +156,7 @@ func LoadSnapshot(path string) (*Result, ClusterInfo, error) {
 					res.Errors = append(res.Errors, &Error{Source: fmt.Sprintf("%s: items[%d]", path, i), Err: err})
 					continue
 				}
-				res.Objects = append(res.Objects, NewObject(body, Position{}, 0, i))
+				res.Objects = append(res.Objects, NewObject(body, Position{}, i))
 			}
 			if _, err := dec.Token(); err != nil {
 				return fail(err)
