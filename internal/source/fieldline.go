@@ -2,6 +2,7 @@ package source
 
 import (
 	"bytes"
+	"math/bits"
 	"os"
 	"slices"
 	"strconv"
@@ -176,7 +177,15 @@ func (x *fieldIndex) find(key uint64) int {
 type fieldIndexer struct {
 	open    []openBlock
 	entries []uint64
+	// shapes holds the entries of documents already indexed, by a hash
+	// of them: documents with the same fields on the same lines (the pods
+	// of a ReplicaSet, generated manifests, one chart's objects) share
+	// one copy.
+	shapes map[uint64][]uint64
 }
+
+// maxShapes bounds a worker's shapes (a few hundred kilobytes).
+const maxShapes = 4096
 
 // openBlock is a line whose block the indexer is inside: its entries are
 // the lines at the indentation of its first line. A block that is not
@@ -218,7 +227,27 @@ func (x *fieldIndexer) index(lines []fastLine, base int) *fieldIndex {
 		slices.Sort(entries)
 		entries = slices.CompactFunc(entries, func(a, b uint64) bool { return a&^fieldLineMask == b&^fieldLineMask })
 	}
-	return &fieldIndex{base: base, entries: slices.Clone(entries)}
+	return &fieldIndex{base: base, entries: x.shared(entries)}
+}
+
+// shared returns entries as a slice of their own: that of an earlier
+// document with the same ones, or a copy.
+func (x *fieldIndexer) shared(entries []uint64) []uint64 {
+	h := uint64(len(entries))
+	for _, e := range entries {
+		h = bits.RotateLeft64((h^e)*0x9e3779b97f4a7c15, 29)
+	}
+	if same, ok := x.shapes[h]; ok && slices.Equal(same, entries) {
+		return same
+	}
+	own := slices.Clone(entries)
+	if x.shapes == nil {
+		x.shapes = map[uint64][]uint64{}
+	}
+	if len(x.shapes) < maxShapes {
+		x.shapes[h] = own
+	}
+	return own
 }
 
 // fieldScanMax is the most fields an index holds in document order and

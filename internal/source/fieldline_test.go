@@ -569,3 +569,32 @@ func TestFieldLineLongDocument(t *testing.T) {
 		}
 	}
 }
+
+// TestFieldIndexShapes: documents with the same fields on the same lines
+// share their entries; others, and the lines they report, stay their own.
+func TestFieldIndexShapes(t *testing.T) {
+	file := "apiVersion: v1\nkind: Pod\nmetadata: {name: a}\nspec: {x: 1}\n---\napiVersion: v1\nkind: Pod\nmetadata: {name: b}\nspec: {x: 2}\n---\napiVersion: v1\nkind: Pod\nmetadata: {name: c}\n\nspec: {x: 3}\n"
+	res := ParseBytes("f.yaml", []byte(file))
+	if len(res.Objects) != 3 {
+		t.Fatalf("objects %d, errors %v", len(res.Objects), res.Errors)
+	}
+	a, b, c := res.Objects[0], res.Objects[1], res.Objects[2]
+	if &a.fields.entries[0] != &b.fields.entries[0] {
+		t.Error("two documents of one shape do not share their entries")
+	}
+	if &a.fields.entries[0] == &c.fields.entries[0] {
+		t.Error("a document whose spec is a line further shares the entries of another")
+	}
+	for o, want := range map[*Object]int{a: 4, b: 9, c: 15} {
+		if got := o.FieldLine("spec.x"); got != want {
+			t.Errorf("%s: spec.x at line %d, want %d", o.Name(), got, want)
+		}
+	}
+	var x fieldIndexer
+	for i := range maxShapes + 10 {
+		x.shared([]uint64{uint64(i) << fieldLineBits})
+	}
+	if len(x.shapes) != maxShapes {
+		t.Errorf("%d shapes kept, want the bound %d", len(x.shapes), maxShapes)
+	}
+}
