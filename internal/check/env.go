@@ -45,7 +45,11 @@ func NewEnv(inv *inventory.Inventory, s Settings) *Env {
 	if s.PSSLevel == "" {
 		s.PSSLevel = "restricted"
 	}
-	return &Env{Inventory: inv, Settings: s}
+	objects := 0
+	if inv != nil {
+		objects = inv.Len()
+	}
+	return &Env{Inventory: inv, Settings: s, texts: textCache{size: textSlotsFor(objects)}}
 }
 
 // Memo computes a value once per Env and shares it between checks and

@@ -3,6 +3,7 @@ package check
 import (
 	"strconv"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"unsafe"
 )
@@ -34,11 +35,14 @@ func TestText(t *testing.T) {
 // keeping them, and concurrent callers always get the right text.
 func TestTextBounded(t *testing.T) {
 	env := NewEnv(nil, Settings{})
-	kind := NewTextKind(func(a, b string) string { return a + b })
+	env.texts.size = textSlotsMax
+	var builds atomic.Int64
+	kind := NewTextKind(func(a, b string) string { builds.Add(1); return a + b })
 	var wg sync.WaitGroup
+	const texts = 2 * textSlotsMax
 	for w := range 4 {
 		wg.Go(func() {
-			for i := range 3 * textShards * textShardMax / 2 {
+			for i := range texts {
 				a := strconv.Itoa(i)
 				if got := env.Text(kind, a, "x"); got != a+"x" {
 					t.Errorf("worker %d: Text(%q) = %q", w, a, got)
@@ -48,9 +52,43 @@ func TestTextBounded(t *testing.T) {
 		})
 	}
 	wg.Wait()
-	for i := range env.texts.shards {
-		if n := len(env.texts.shards[i].m); n > textShardMax {
-			t.Errorf("shard %d holds %d texts, more than %d", i, n, textShardMax)
+	kept := 0
+	for i := range env.texts.slots {
+		if env.texts.slots[i].Load() != nil {
+			kept++
 		}
 	}
+	if kept > textSlotsMax || kept < textSlotsMax/2 {
+		t.Errorf("%d texts kept in %d slots", kept, textSlotsMax)
+	}
+	for objects, want := range map[int]int{0: textSlotsMin, 1: textSlotsMin, 1000: 4096, 12138: 65536, 1e6: textSlotsMax} {
+		if got := textSlotsFor(objects); got != want {
+			t.Errorf("%d objects: %d slots, want %d", objects, got, want)
+		}
+	}
+	// Each text kept was built once or, in a race for its slot, a few
+	// times; one not kept is built on every call.
+	if n := builds.Load(); n < int64(kept) || n > 4*texts {
+		t.Errorf("%d builds for %d texts kept of %d asked 4 times", n, kept, texts)
+	}
+}
+
+// BenchmarkText: the cache's hit path, from two goroutines, over the
+// few hundred paths and messages a scan's findings repeat.
+func BenchmarkText(b *testing.B) {
+	env := NewEnv(nil, Settings{})
+	env.texts.size = textSlotsMax
+	kind := NewTextKind(func(a, b string) string { return a + "." + b })
+	parts := make([]string, 512)
+	for i := range parts {
+		parts[i] = "spec.template.spec.containers[" + strconv.Itoa(i%7) + "]" + strconv.Itoa(i)
+	}
+	b.SetParallelism(1)
+	b.RunParallel(func(pb *testing.PB) {
+		i := 0
+		for pb.Next() {
+			env.Text(kind, parts[i%len(parts)], "securityContext.runAsNonRoot")
+			i++
+		}
+	})
 }
