@@ -193,11 +193,17 @@ func (f *Finding) File() string { return f.Source.File }
 
 // Fingerprint identifies f across runs: see the function Fingerprint.
 func (f *Finding) Fingerprint() string {
+	return string(f.AppendFingerprint(nil))
+}
+
+// AppendFingerprint appends f's fingerprint to b, for writers that would
+// otherwise make a string of it per finding.
+func (f *Finding) AppendFingerprint(b []byte) []byte {
 	var obj ObjectRef
 	if f.Object != nil {
 		obj = *f.Object
 	}
-	return Fingerprint(f.Check, obj, f.Container, f.Path)
+	return appendFingerprint(b, f.Check, obj, f.Container, f.Path)
 }
 
 // MarshalJSON writes f as the report schema has it, with its fingerprint
@@ -224,6 +230,10 @@ type Source struct {
 // object was read from and of the message's wording: check, object
 // identity (group, kind, namespace, name), container and field path.
 func Fingerprint(checkID string, obj ObjectRef, container, path string) string {
+	return string(appendFingerprint(nil, checkID, obj, container, path))
+}
+
+func appendFingerprint(b []byte, checkID string, obj ObjectRef, container, path string) []byte {
 	var stack [256]byte
 	buf := stack[:0]
 	for _, part := range []string{checkID, obj.Group(), obj.Kind, obj.Namespace, obj.Name, container, path} {
@@ -231,5 +241,5 @@ func Fingerprint(checkID string, obj ObjectRef, container, path string) string {
 		buf = append(buf, 0)
 	}
 	sum := sha256.Sum256(buf)
-	return hex.EncodeToString(sum[:16])
+	return hex.AppendEncode(b, sum[:16])
 }

@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"io"
 	"strconv"
+	"unicode/utf8"
 
 	"github.com/kubeharden/kubeharden/internal/check"
 )
@@ -152,7 +153,9 @@ func (e *findingEncoder) append(b []byte, f *check.Finding) []byte {
 	b = append(b, e.encodedFrameworks(f.Frameworks)...)
 	b = append(b, ",\n"...)
 	b = append(b, "      \"fingerprint\": "...)
-	b = appendString(b, f.Fingerprint())
+	b = append(b, '"')
+	b = f.AppendFingerprint(b) // hexadecimal: nothing to escape
+	b = append(b, '"')
 	b = append(b, "\n    }"...)
 	return b
 }
@@ -192,23 +195,72 @@ func appendInner(b []byte, key, value string, last bool) []byte {
 // printable ASCII directly, in runs (escaping '"' and '\\'), anything else
 // through encoding/json itself.
 func appendString(b []byte, s string) []byte {
-	mark := len(b)
 	b = append(b, '"')
-	start := 0
-	for i := 0; i < len(s); i++ {
-		switch c := s[i]; {
-		case c < 0x20 || c >= 0x7f:
-			enc, err := marshalNoEscape(s, "")
-			if err != nil {
-				return append(b[:mark], `""`...)
-			}
-			return append(b[:mark], enc...)
-		case c == '"' || c == '\\':
-			b = append(b, s[start:i]...)
-			b = append(b, '\\', c)
-			start = i + 1
-		}
-	}
-	b = append(b, s[start:]...)
+	b = appendStringContent(b, s)
 	return append(b, '"')
+}
+
+// appendStrings appends the parts as one JSON string, without joining
+// them first.
+func appendStrings(b []byte, parts ...string) []byte {
+	b = append(b, '"')
+	for _, s := range parts {
+		b = appendStringContent(b, s)
+	}
+	return append(b, '"')
+}
+
+// appendStringContent appends s escaped as inside a JSON string, as
+// encoding/json escapes it with HTML escaping off: quotes, backslashes and
+// control characters escaped, invalid UTF-8 replaced with U+FFFD, and the
+// line and paragraph separators U+2028 and U+2029 escaped.
+func appendStringContent(b []byte, s string) []byte {
+	const hex = "0123456789abcdef"
+	start := 0
+	for i := 0; i < len(s); {
+		c := s[i]
+		if c < utf8.RuneSelf {
+			if c >= 0x20 && c != '"' && c != '\\' {
+				i++
+				continue
+			}
+			b = append(b, s[start:i]...)
+			switch c {
+			case '"', '\\':
+				b = append(b, '\\', c)
+			case '\b':
+				b = append(b, '\\', 'b')
+			case '\f':
+				b = append(b, '\\', 'f')
+			case '\n':
+				b = append(b, '\\', 'n')
+			case '\r':
+				b = append(b, '\\', 'r')
+			case '\t':
+				b = append(b, '\\', 't')
+			default:
+				b = append(b, '\\', 'u', '0', '0', hex[c>>4], hex[c&0xf])
+			}
+			i++
+			start = i
+			continue
+		}
+		r, size := utf8.DecodeRuneInString(s[i:])
+		if r == utf8.RuneError && size == 1 {
+			b = append(b, s[start:i]...)
+			b = append(b, `\ufffd`...)
+			i += size
+			start = i
+			continue
+		}
+		if r == '\u2028' || r == '\u2029' {
+			b = append(b, s[start:i]...)
+			b = append(b, '\\', 'u', '2', '0', '2', hex[r&0xf])
+			i += size
+			start = i
+			continue
+		}
+		i += size
+	}
+	return append(b, s[start:]...)
 }

@@ -301,5 +301,11 @@ func FuzzAppendString(f *testing.F) {
 		if got := appendString([]byte("prefix"), s); string(got) != "prefix"+string(want) {
 			t.Errorf("appendString(%q) = %s, encoding/json %s", s, got[len("prefix"):], want)
 		}
+		// In parts cut between characters, as messages are written.
+		for k := range s {
+			if got := appendStrings(nil, s[:k], s[k:]); string(got) != string(want) {
+				t.Errorf("appendStrings(%q, %q) = %s, encoding/json %s", s[:k], s[k:], got, want)
+			}
+		}
 	})
 }

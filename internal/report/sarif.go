@@ -195,6 +195,17 @@ func writeSARIF(w io.Writer, r *Report) error {
 // results. TestSARIFResultEncoderMatchesJSON holds it to encoding/json.
 type sarifResultEncoder struct {
 	file, uri string // the last artifact: a file's findings are consecutive
+	// The last object's name: an object's findings are consecutive and
+	// share their ObjectRef.
+	object *check.ObjectRef
+	name   string
+}
+
+func (e *sarifResultEncoder) objectName(ref *check.ObjectRef) string {
+	if ref != e.object {
+		e.object, e.name = ref, ref.String()
+	}
+	return e.name
 }
 
 func (e *sarifResultEncoder) append(b []byte, f *check.Finding, ruleIndex int) []byte {
@@ -205,7 +216,7 @@ func (e *sarifResultEncoder) append(b []byte, f *check.Finding, ruleIndex int) [
 	b = append(b, `,"level":`...)
 	b = appendString(b, sarifLevel(f.Severity))
 	b = append(b, `,"message":{"text":`...)
-	b = appendString(b, f.Object.String()+": "+f.Message)
+	b = appendStrings(b, e.objectName(f.Object), ": ", f.Message)
 	b = append(b, `},"locations":[{`...)
 	if f.Source.File != "" && f.Source.File != "-" {
 		if f.Source.File != e.file {
@@ -222,9 +233,15 @@ func (e *sarifResultEncoder) append(b []byte, f *check.Finding, ruleIndex int) [
 		b = append(b, "},"...)
 	}
 	b = append(b, `"logicalLocations":[{"fullyQualifiedName":`...)
-	b = appendString(b, logicalName(*f))
+	if f.Container != "" {
+		b = appendStrings(b, e.objectName(f.Object), "/", f.Container)
+	} else {
+		b = appendString(b, e.objectName(f.Object))
+	}
 	b = append(b, `,"kind":"object"}]}],"partialFingerprints":{"kubeharden/v1":`...)
-	b = appendString(b, f.Fingerprint())
+	b = append(b, '"')
+	b = f.AppendFingerprint(b) // hexadecimal: nothing to escape
+	b = append(b, '"')
 	// Properties are a map in the reference struct: keys in sorted order.
 	b = append(b, `},"properties":{`...)
 	if f.Container != "" {
@@ -284,14 +301,6 @@ func ruleName(id string) string {
 		}
 	}
 	return b.String()
-}
-
-func logicalName(f check.Finding) string {
-	name := f.Object.String()
-	if f.Container != "" {
-		name += "/" + f.Container
-	}
-	return name
 }
 
 // artifactURI writes a relative path with forward slashes, as GitHub

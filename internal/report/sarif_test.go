@@ -75,3 +75,11 @@ func TestSARIFResultEncoderMatchesJSON(t *testing.T) {
 		}
 	}
 }
+
+func logicalName(f check.Finding) string {
+	name := f.Object.String()
+	if f.Container != "" {
+		name += "/" + f.Container
+	}
+	return name
+}

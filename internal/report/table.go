@@ -1,7 +1,6 @@
 package report
 
 import (
-	"cmp"
 	"fmt"
 	"io"
 	"strconv"
@@ -97,7 +96,11 @@ func appendGroup(b []byte, fs check.FindingIndex, group span, labels map[check.S
 	for i := group.start; i < group.end; i++ {
 		f := fs.At(i)
 		b = append(b, "  "...)
-		b = appendPainted(b, colour, severityColor[f.Severity], cmp.Or(labels[f.Severity], severityLabel(f.Severity)))
+		label, ok := labels[f.Severity]
+		if !ok {
+			label = severityLabel(f.Severity)
+		}
+		b = appendPainted(b, colour, severityColor[f.Severity], label)
 		b = append(b, "  "...)
 		b = appendPadded(b, f.Check, idWidth)
 		b = append(b, "  "...)
