@@ -122,7 +122,6 @@ func meshWorkloadOptedOut() *check.Check {
 			Description: "The namespace has Istio (istio-injection: enabled or istio.io/rev) or Linkerd (linkerd.io/inject: enabled) injection on, but this workload's pod template turns the proxy off (sidecar.istio.io/inject: \"false\", linkerd.io/inject: disabled): its traffic is plain text and the mesh's authorization policies do not apply to it. Needs the Namespace objects; silent where no mesh is configured.",
 			Remediation: "Remove the opt-out from the pod template, or move the workload to a namespace outside the mesh and isolate it with NetworkPolicies.",
 		},
-		Models: []*check.Model{namespacesModel},
 		Pod: func(env *check.Env, pod *inventory.Pod) []check.Result {
 			ns := pod.Object.Namespace()
 			if ns == "" {
@@ -248,7 +247,6 @@ func istioWorkloadPermissive() *check.Check {
 			Remediation: "Apply a mesh-wide PeerAuthentication in istio-system with spec.mtls.mode: STRICT (after confirming every client is meshed).",
 			CrossObject: true,
 		},
-		Models: []*check.Model{namespacesModel},
 		Pod: func(env *check.Env, pod *inventory.Pod) []check.Result {
 			ns := pod.Object.Namespace()
 			nsObj := namespaceObject(env, ns)
@@ -282,7 +280,7 @@ func meshNamespaceNotMeshed() *check.Check {
 			CrossObject: true,
 		},
 		Kinds:  []string{"Namespace"},
-		Models: []*check.Model{netpolModel, namespacesModel},
+		Models: []*check.Model{netpolModel},
 		Object: func(env *check.Env, o *source.Object) []check.Result {
 			if o.Group() != "" {
 				return nil

@@ -32,11 +32,6 @@ type modelKey struct{}
 var (
 	netpolModel   = &check.Model{Name: "NetworkPolicy model", Build: func(env *check.Env) { modelOf(env) }}
 	exposedRoutes = &check.Model{Name: "routes into workloads", Build: func(env *check.Env) { exposedWorkloads(env) }}
-	// Indexes the checks look objects up in: built with the models, so
-	// no evaluation worker waits while another builds one.
-	namespacesModel = &check.Model{Name: "Namespaces by name", Build: func(env *check.Env) { namespaceObjects(env) }}
-	policiesModel   = &check.Model{Name: "NetworkPolicies by namespace", Build: func(env *check.Env) { policiesIn(env, "") }}
-	servicesModel   = &check.Model{Name: "Services by name", Build: func(env *check.Env) { servicesByName(env) }}
 )
 
 func modelOf(env *check.Env) *netpol.Model {
@@ -112,8 +107,7 @@ func namespaceDefaultDeny() *check.Check {
 			Remediation: "Add a default-deny policy (podSelector: {}, policyTypes: [Ingress, Egress]) and allow what each workload needs with further policies.",
 			CrossObject: true,
 		},
-		Kinds:  []string{"Namespace"},
-		Models: []*check.Model{policiesModel},
+		Kinds: []string{"Namespace"},
 		Object: func(env *check.Env, o *source.Object) []check.Result {
 			if o.Group() != "" || o.Name() == "kube-system" || o.Name() == "kube-public" || o.Name() == "kube-node-lease" {
 				return nil

@@ -150,7 +150,7 @@ func routeExposesUnisolated() *check.Check {
 			CrossObject: true,
 		},
 		Kinds:  []string{"Ingress", "Route", "HTTPRoute", "GRPCRoute", "TLSRoute", "TCPRoute", "UDPRoute"},
-		Models: []*check.Model{netpolModel, servicesModel},
+		Models: []*check.Model{netpolModel},
 		Object: func(env *check.Env, o *source.Object) []check.Result {
 			names := netpol.RoutedServices(o)
 			if len(names) == 0 {
