@@ -376,11 +376,19 @@ func TestInterner(t *testing.T) {
 	if s := none.intern("x"); s != "x" {
 		t.Errorf("nil interner: %q", s)
 	}
+	p, q := in.fieldPath(strings.Repeat("spec.y", 5)), in.fieldPath(strings.Repeat("spec.y", 5))
+	if p.Path() != q.Path() || unsafe.StringData(p.Path()) != unsafe.StringData(q.Path()) {
+		t.Error("equal paths not shared")
+	}
 	for i := range internerMax + 10 {
 		in.intern(strconv.Itoa(i))
+		in.fieldPath("spec.x" + strconv.Itoa(i))
 	}
-	if len(in.m) != internerMax {
-		t.Errorf("interner holds %d strings, want at most %d", len(in.m), internerMax)
+	if len(in.m) != internerMax || len(in.paths) > internerMax {
+		t.Errorf("interner holds %d strings and %d paths, want at most %d", len(in.m), len(in.paths), internerMax)
+	}
+	if got := none.fieldPath("spec.z").Path(); got != "spec.z" {
+		t.Errorf("nil interner: path %q", got)
 	}
 }
 

@@ -421,9 +421,10 @@ func (r *Runner) evaluateInto(env *Env, obj *source.Object, out *Outcome, strs *
 				continue
 			}
 			if f.Path != "" {
-				f.Source.Line = obj.FieldLine(f.Path)
+				path := strs.fieldPath(f.Path)
+				f.Path, f.Source.Line = path.Path(), obj.FieldLineOf(path)
 			}
-			f.Message, f.Path = strs.intern(f.Message), strs.intern(f.Path)
+			f.Message = strs.intern(f.Message)
 			out.Findings = append(out.Findings, f)
 		}
 	}
@@ -450,12 +451,34 @@ func (r *Runner) evaluateInto(env *Env, obj *source.Object, out *Outcome, strs *
 // corpus 132,368 findings have 8,332 distinct messages and 524 distinct
 // paths), and findings outlive the evaluation: one copy of each is a
 // seventh of the live heap there. Each worker has its own, so it needs no
-// lock; it stops growing at internerMax strings.
-type interner struct{ m map[string]string }
+// lock; it stops growing at internerMax strings of each kind. A path is
+// kept made ready for finding its line (source.FieldPath).
+type interner struct {
+	m     map[string]string
+	paths map[string]source.FieldPath
+}
 
 const internerMax = 1 << 16
 
-func newInterner() *interner { return &interner{m: map[string]string{}} }
+func newInterner() *interner {
+	return &interner{m: map[string]string{}, paths: map[string]source.FieldPath{}}
+}
+
+// fieldPath returns path, shared and made ready for finding its line. A
+// nil interner makes it each time.
+func (in *interner) fieldPath(path string) source.FieldPath {
+	if in == nil {
+		return source.NewFieldPath(path)
+	}
+	p, ok := in.paths[path]
+	if !ok {
+		p = source.NewFieldPath(path)
+		if len(in.paths) < internerMax {
+			in.paths[path] = p
+		}
+	}
+	return p
+}
 
 // intern returns the string equal to s seen first, or s. A nil interner
 // returns s.

@@ -125,29 +125,37 @@ func fieldKey(h uint64) uint64 {
 	return h &^ fieldLineMask
 }
 
-// line returns the line in the document of the deepest field of path
-// that the document spells, or 0. The path continues the one h is the
-// hash of (fnvOffset for a path from the document's root, with root
-// true; a list item's "items[i]" otherwise).
-func (x *fieldIndex) line(h uint64, root bool, path string) int {
-	if x == nil || path == "" {
-		return 0
-	}
-	// The hash of each prefix that ends a segment, deepest last.
-	var stack [32]uint64
-	prefixes := stack[:0]
+// prefixKeys appends to keys the entry hash bits of each prefix of path
+// that ends a segment, deepest last. The path continues the one h is the
+// hash of (fnvOffset for a path from the document's root, with root true;
+// a list item's "items[i]" otherwise).
+func prefixKeys(keys []uint64, h uint64, root bool, path string) []uint64 {
 	if !root {
 		h = hashBytes(h, ".")
 	}
 	for i := 0; i < len(path); i++ {
 		if c := path[i]; (c == '.' || c == '[') && i > 0 {
-			prefixes = append(prefixes, h)
+			keys = append(keys, fieldKey(h))
 		}
 		h = (h ^ uint64(path[i])) * fnvPrime
 	}
-	prefixes = append(prefixes, h)
-	for i := len(prefixes) - 1; i >= 0; i-- {
-		if line := x.find(fieldKey(prefixes[i])); line > 0 {
+	return append(keys, fieldKey(h))
+}
+
+// line returns the line in the document of the deepest field of path
+// that the document spells, or 0 (see prefixKeys for h and root).
+func (x *fieldIndex) line(h uint64, root bool, path string) int {
+	if x == nil || path == "" {
+		return 0
+	}
+	var stack [32]uint64
+	return x.lineOf(prefixKeys(stack[:0], h, root, path))
+}
+
+// lineOf is line for a path's prefix keys.
+func (x *fieldIndex) lineOf(keys []uint64) int {
+	for i := len(keys) - 1; i >= 0; i-- {
+		if line := x.find(keys[i]); line > 0 {
 			return line
 		}
 	}

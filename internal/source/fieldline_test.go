@@ -516,12 +516,12 @@ func FuzzFieldLine(f *testing.F) {
 			if isSeqEntry(l.content) {
 				key += lineKey(bytes.TrimLeft(l.content[1:], " "))
 			}
-			if strings.ContainsAny(key, "[]") {
+			if strings.ContainsAny(key, "[]") || strings.HasPrefix(key, ".") || strings.HasSuffix(key, ".") || strings.Contains(key, "..") {
 				return // a key the path syntax cannot name
 			}
 		}
 		paths := docPaths(lines)
-		if wellFormedPath.MatchString(path) {
+		if wellFormedPath.MatchString(path) && !strings.HasPrefix(path, ".") && !strings.Contains(path, "..") && !strings.Contains(path, ".[") && !strings.HasSuffix(path, ".") {
 			paths = append(paths, path)
 		}
 		for _, path := range paths {

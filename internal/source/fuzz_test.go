@@ -2,6 +2,7 @@ package source
 
 import (
 	"reflect"
+	"strconv"
 	"strings"
 	"testing"
 )
@@ -48,11 +49,50 @@ func FuzzParseBytes(f *testing.F) {
 					t.Fatalf("error %d differs with shared blocks: %v, alone %v", i, e, res.Errors[i])
 				}
 			}
+			lines := strings.Count(string(data), "\n") + 1
 			for i, o := range shared.objects {
 				if !reflect.DeepEqual(o.Body, res.Objects[i].Body) || o.Source != res.Objects[i].Source {
 					t.Fatalf("object %d differs with shared blocks:\n%#v\n%#v", i, o.Body, res.Objects[i].Body)
 				}
+				// Field lines: in the file, and the same whichever worker
+				// read it.
+				for _, path := range fieldPaths(o.Body, "", 3) {
+					got, alone := o.FieldLine(path), res.Objects[i].FieldLine(path)
+					if got != alone || got < 1 || got > lines {
+						t.Fatalf("object %d: %s at line %d (alone %d) of %d", i, path, got, alone, lines)
+					}
+					if ready := o.FieldLineOf(NewFieldPath(path)); ready != got {
+						t.Fatalf("object %d: %s at line %d made ready, %d not", i, path, ready, got)
+					}
+				}
 			}
 		}
 	})
+}
+
+// fieldPaths are the paths of the fields of v, as findings name them, to
+// depth levels.
+func fieldPaths(v any, prefix string, depth int) []string {
+	if depth == 0 {
+		return nil
+	}
+	var out []string
+	switch v := v.(type) {
+	case map[string]any:
+		for k, e := range v {
+			p := k
+			if prefix != "" {
+				p = prefix + "." + k
+			}
+			out = append(out, p)
+			out = append(out, fieldPaths(e, p, depth-1)...)
+		}
+	case []any:
+		for i, e := range v {
+			p := prefix + "[" + strconv.Itoa(i) + "]"
+			out = append(out, p)
+			out = append(out, fieldPaths(e, p, depth-1)...)
+		}
+	}
+	return out
 }
