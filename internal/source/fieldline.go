@@ -22,14 +22,15 @@ import (
 // are its lines at the indentation of its first. Flow collections and
 // block scalars are leaves: a field inside one is found at its key.
 
-// endsBlock reports whether content line l is past the block of line
-// owner: it is shallower, or at the same indentation and not a sequence
-// that sits at its key's indentation.
-func endsBlock(owner, l fastLine) bool {
-	if l.indent != owner.indent {
-		return l.indent < owner.indent
+// endsBlock reports whether content line l is past the block of a line
+// at indentation indent (seq: a sequence entry): it is shallower, or at
+// the same indentation and not a sequence that sits at its key's
+// indentation.
+func endsBlock(indent int, seq bool, l fastLine) bool {
+	if l.indent != indent {
+		return l.indent < indent
 	}
-	return isSeqEntry(owner.content) || !isSeqEntry(l.content)
+	return seq || !isSeqEntry(l.content)
 }
 
 // lineKey is the mapping key a line starts (after a "- " for compact
@@ -201,12 +202,13 @@ const maxShapes = 4096
 // one that is neither a key nor a sequence entry) keeps its lines out of
 // the index until it ends.
 type openBlock struct {
-	owner    fastLine // as read: for a compact entry's key, from its column
-	path     uint64   // hash of the owner's path
-	root     bool     // the document: no owner, never ends
+	path     uint64 // hash of the owner's path
+	indent   int    // the owner's (for a compact entry's key, its column)
+	childInd int    // the entries' indentation, -1 before the first
+	entries  int    // sequence entries seen
+	seq      bool   // the owner is a sequence entry
+	root     bool   // the document: no owner, never ends
 	indexed  bool
-	childInd int // the entries' indentation, -1 before the first
-	entries  int // sequence entries seen
 }
 
 // index returns the field index of a document split into lines, whose
@@ -214,14 +216,14 @@ type openBlock struct {
 // keeping the blocks it is inside on a stack.
 func (x *fieldIndexer) index(lines []fastLine, base int) *fieldIndex {
 	x.entries = x.entries[:0]
-	x.open = append(x.open[:0], openBlock{owner: fastLine{indent: -1}, path: fnvOffset, root: true, indexed: true, childInd: -1})
+	x.open = append(x.open[:0], openBlock{path: fnvOffset, indent: -1, childInd: -1, root: true, indexed: true})
 	for _, l := range lines {
 		if blank(l) {
 			continue
 		}
 		// A line ends the blocks it is outside of; those are on top.
 		top := len(x.open) - 1
-		for top > 0 && endsBlock(x.open[top].owner, l) {
+		for top > 0 && endsBlock(x.open[top].indent, x.open[top].seq, l) {
 			top--
 		}
 		x.open = x.open[:top+1]
@@ -275,7 +277,7 @@ func (x *fieldIndexer) entry(l fastLine) {
 		parent.childInd = l.indent
 	}
 	if l.indent != parent.childInd {
-		x.open = append(x.open, openBlock{owner: l})
+		x.open = append(x.open, openBlock{indent: l.indent, seq: isSeqEntry(l.content)})
 		return
 	}
 	if isSeqEntry(l.content) {
@@ -285,13 +287,13 @@ func (x *fieldIndexer) entry(l fastLine) {
 		rest := bytes.TrimLeft(l.content[1:], " ")
 		if len(rest) == 0 {
 			// "-" alone: the entry's node is on the lines below.
-			x.open = append(x.open, openBlock{owner: l, path: h, indexed: true, childInd: -1})
+			x.open = append(x.open, openBlock{path: h, indent: l.indent, childInd: -1, seq: true, indexed: true})
 			return
 		}
 		// A compact entry ("- name: x"): a node that starts at the
 		// column after the dash, on this very line.
 		off := len(l.content) - len(rest)
-		x.open = append(x.open, openBlock{owner: l, path: h, indexed: true, childInd: l.indent + off})
+		x.open = append(x.open, openBlock{path: h, indent: l.indent, childInd: l.indent + off, seq: true, indexed: true})
 		x.entry(fastLine{indent: l.indent + off, content: rest, raw: l.raw, line: l.line})
 		return
 	}
@@ -300,7 +302,7 @@ func (x *fieldIndexer) entry(l fastLine) {
 		key = []byte(lineKey(l.content))
 	}
 	if len(key) == 0 {
-		x.open = append(x.open, openBlock{owner: l})
+		x.open = append(x.open, openBlock{indent: l.indent, seq: isSeqEntry(l.content)})
 		return
 	}
 	h := parent.path
@@ -309,7 +311,7 @@ func (x *fieldIndexer) entry(l fastLine) {
 	}
 	h = hashBytes(h, key)
 	x.add(h, l.line)
-	x.open = append(x.open, openBlock{owner: l, path: h, indexed: true, childInd: -1})
+	x.open = append(x.open, openBlock{path: h, indent: l.indent, childInd: -1, indexed: true})
 }
 
 func (x *fieldIndexer) add(h uint64, line int) {

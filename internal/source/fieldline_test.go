@@ -235,7 +235,7 @@ func (t *docTable) build(lines []fastLine) {
 		}
 		for len(open) > 0 {
 			j := open[len(open)-1]
-			if !endsBlock(lines[j], l) {
+			if !endsBlock(lines[j].indent, isSeqEntry(lines[j].content), l) {
 				break
 			}
 			t.ends[j] = int32(k)
