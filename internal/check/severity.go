@@ -17,22 +17,27 @@ const (
 	Critical
 )
 
-var severityNames = map[Severity]string{Info: "info", Low: "low", Medium: "medium", High: "high", Critical: "critical"}
+// severityNames are indexed by severity (every finding's is asked for by
+// the writers and the summary).
+var severityNames = [...]string{Info: "info", Low: "low", Medium: "medium", High: "high", Critical: "critical"}
+
+// valid reports whether s is one of the severities.
+func (s Severity) valid() bool { return s >= Info && s <= Critical }
 
 // Severities lists every severity, most severe first.
 func Severities() []Severity { return []Severity{Critical, High, Medium, Low, Info} }
 
 func (s Severity) String() string {
-	if n, ok := severityNames[s]; ok {
-		return n
+	if s.valid() {
+		return severityNames[s]
 	}
 	return fmt.Sprintf("severity(%d)", int(s))
 }
 
 // ParseSeverity reads a severity name (case-insensitive).
 func ParseSeverity(s string) (Severity, error) {
-	for sev, name := range severityNames {
-		if strings.EqualFold(s, name) {
+	for _, sev := range Severities() {
+		if strings.EqualFold(s, severityNames[sev]) {
 			return sev, nil
 		}
 	}
@@ -41,7 +46,7 @@ func ParseSeverity(s string) (Severity, error) {
 
 // MarshalText writes the severity's name.
 func (s Severity) MarshalText() ([]byte, error) {
-	if _, ok := severityNames[s]; !ok {
+	if !s.valid() {
 		return nil, fmt.Errorf("invalid severity %d", int(s))
 	}
 	return []byte(s.String()), nil

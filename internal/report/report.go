@@ -60,11 +60,18 @@ func New(version string, objects int, findings check.Findings, errs []Error, che
 		Checks:        checks,
 	}
 	r.Summary = Summary{Objects: objects, Findings: findings.Len(), BySeverity: map[string]int{}}
-	for _, s := range check.Severities() {
-		r.Summary.BySeverity[s.String()] = 0
+	var counts [check.Critical + 1]int
+	for _, part := range findings {
+		for i := range part {
+			if s := part[i].Severity; s >= check.Info && s <= check.Critical {
+				counts[s]++
+			} else {
+				r.Summary.BySeverity[s.String()]++
+			}
+		}
 	}
-	for _, f := range findings.All() {
-		r.Summary.BySeverity[f.Severity.String()]++
+	for _, s := range check.Severities() {
+		r.Summary.BySeverity[s.String()] = counts[s]
 	}
 	return r
 }
@@ -147,7 +154,8 @@ func objectGroups(fs check.FindingIndex) []span {
 }
 
 func sameObject(a, b *check.Finding) bool {
-	return *a.Object == *b.Object && a.File() == b.File()
+	// The findings of one object share its reference.
+	return (a.Object == b.Object || *a.Object == *b.Object) && a.File() == b.File()
 }
 
 func location(f *check.Finding) string {
