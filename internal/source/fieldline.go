@@ -193,7 +193,8 @@ type fieldIndexer struct {
 	shapes map[uint64][]uint64
 }
 
-// maxShapes bounds a worker's shapes (a few hundred kilobytes).
+// maxShapes bounds a worker's shapes (at most 8 MiB of them, usually a
+// few hundred kilobytes).
 const maxShapes = 4096
 
 // openBlock is a line whose block the indexer is inside: its entries are
@@ -254,10 +255,25 @@ func (x *fieldIndexer) shared(entries []uint64) []uint64 {
 	if x.shapes == nil {
 		x.shapes = map[uint64][]uint64{}
 	}
-	if len(x.shapes) < maxShapes {
+	if len(x.shapes) < maxShapes && len(own) <= maxShapeFields {
 		x.shapes[h] = own
 	}
 	return own
+}
+
+// maxShapeFields is the most fields of a document whose index another
+// can share: a large document rarely repeats, and a worker would keep its
+// index for as long as it loads.
+const maxShapeFields = 256
+
+// release drops buffers a large document left behind.
+func (x *fieldIndexer) release() {
+	if cap(x.entries) > 1<<16 {
+		x.entries = nil
+	}
+	if cap(x.open) > 1<<12 {
+		x.open = nil
+	}
 }
 
 // fieldScanMax is the most fields an index holds in document order and

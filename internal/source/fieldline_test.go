@@ -597,4 +597,13 @@ func TestFieldIndexShapes(t *testing.T) {
 	if len(x.shapes) != maxShapes {
 		t.Errorf("%d shapes kept, want the bound %d", len(x.shapes), maxShapes)
 	}
+	var y fieldIndexer
+	large := make([]uint64, maxShapeFields+1)
+	if y.shared(large); len(y.shapes) != 0 {
+		t.Errorf("a document of %d fields was kept for sharing", len(large))
+	}
+	y.entries, y.open = make([]uint64, 0, 1<<17), make([]openBlock, 0, 1<<13)
+	if y.release(); y.entries != nil || y.open != nil {
+		t.Error("a large document's buffers were kept")
+	}
 }

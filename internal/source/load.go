@@ -337,6 +337,7 @@ func parseWith(fast *fastParser, file string, data []byte, lenient bool) taskRes
 		if cap(fast.lines) > 1<<16 {
 			fast.lines = nil // one huge file should not pin its table
 		}
+		fast.fields.release()
 	}()
 	var templated []*Object
 	decodeFile(fast, data, lenient,
