@@ -3,7 +3,6 @@ package source
 import (
 	"bytes"
 	"math/bits"
-	"os"
 	"slices"
 	"strconv"
 )
@@ -351,8 +350,11 @@ func (p *fastParser) fieldsOf(c chunk) *fieldIndex {
 // the text that was parsed (a chart rendered in-process, helm template's
 // output with "# Source:" comments), the field lines of the template file
 // itself: the document of the template that holds the object's line. When
-// the template cannot be read, an object has none.
-func indexTemplates(objs []*Object) {
+// the template cannot be read (no such file, not a regular file, larger
+// than limit), an object has none. A "# Source:" path comes from the
+// input: it is read as any input is, never followed into a device or a
+// FIFO.
+func indexTemplates(objs []*Object, limit int64) {
 	var p fastParser
 	type document struct {
 		chunk
@@ -363,7 +365,7 @@ func indexTemplates(objs []*Object) {
 		o.fields = nil
 		docs, ok := read[o.Source.File]
 		if !ok {
-			if data, err := os.ReadFile(o.Source.File); err == nil && checkText(data) == nil {
+			if data, err := readFile(o.Source.File, limit, nil); err == nil && checkText(data) == nil {
 				for c := range splitDocuments(data) {
 					docs = append(docs, &document{chunk: c})
 				}

@@ -89,7 +89,7 @@ func renderHelm(ctx context.Context, opts Options, chartPath string) taskResult 
 			break
 		}
 		r := parse(templateFile(chartPath, ch.Name(), name), []byte(content), false)
-		indexTemplates(r.objects)
+		indexTemplates(r.objects, opts.MaxFileSize)
 		out.objects = append(out.objects, r.objects...)
 		out.errors = append(out.errors, r.errors...)
 	}

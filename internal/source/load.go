@@ -142,6 +142,10 @@ type numberedResult struct {
 type taskResult struct {
 	objects []*Object
 	errors  []*Error
+	// templated are the objects of helm template's output on stdin,
+	// placed in the templates its "# Source:" comments name: their field
+	// lines are in those files (indexTemplates), not in the text parsed.
+	templated []*Object
 }
 
 // plan expands one user-named path into tasks, handing each to emit as it
@@ -295,7 +299,9 @@ func run(ctx context.Context, opts Options, t task, s *scratch) taskResult {
 			return failed("-", err)
 		}
 		opts.reported(len(data))
-		return parseWith(&s.fast, "-", data, false)
+		r := parseWith(&s.fast, "-", data, false)
+		indexTemplates(r.templated, opts.MaxFileSize)
+		return r
 	case taskHelm:
 		return renderHelm(ctx, opts, t.path)
 	case taskKustomize:
@@ -339,7 +345,6 @@ func parseWith(fast *fastParser, file string, data []byte, lenient bool) taskRes
 		}
 		fast.fields.release()
 	}()
-	var templated []*Object
 	decodeFile(fast, data, lenient,
 		func(o parsedObject) {
 			obj := NewObject(o.body, Position{File: file, Line: o.line}, o.item)
@@ -347,7 +352,8 @@ func parseWith(fast *fastParser, file string, data []byte, lenient bool) taskRes
 			if file == "-" && o.template != "" {
 				// helm template output on stdin: point at the template.
 				obj.Source = Position{File: o.template, Line: o.templateLine}
-				templated = append(templated, obj)
+				obj.fields = nil
+				r.templated = append(r.templated, obj)
 			}
 			r.objects = append(r.objects, obj)
 		},
@@ -358,13 +364,13 @@ func parseWith(fast *fastParser, file string, data []byte, lenient bool) taskRes
 			}
 			r.errors = append(r.errors, &Error{Source: src, Err: e.err})
 		})
-	indexTemplates(templated)
 	return r
 }
 
 // ParseBytes decodes a YAML or JSON stream held in memory, naming it name.
 func ParseBytes(name string, data []byte) *Result {
 	r := parse(name, data, false)
+	indexTemplates(r.templated, DefaultMaxFileSize)
 	return &Result{Objects: r.objects, Errors: r.errors}
 }
 

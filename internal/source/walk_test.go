@@ -183,3 +183,32 @@ func TestReadFile(t *testing.T) {
 		t.Errorf("%s over a 16-byte limit: %v", proc, err)
 	}
 }
+
+// TestTemplateNotAFile: a "# Source:" comment on stdin names a path the
+// input chose; field lines are not looked for in a device or a FIFO (the
+// read would never end), and the objects keep their own lines.
+func TestTemplateNotAFile(t *testing.T) {
+	fifo := filepath.Join(t.TempDir(), "template.yaml")
+	if err := syscall.Mkfifo(fifo, 0o644); err != nil {
+		t.Skipf("no FIFOs here: %v", err)
+	}
+	for _, template := range []string{fifo, "/dev/zero"} {
+		if _, err := os.Stat(template); err != nil {
+			continue
+		}
+		stdin := "# Source: " + template + "\napiVersion: v1\nkind: Pod\nmetadata:\n  name: p\nspec:\n  hostNetwork: true\n"
+		done := make(chan *Result, 1)
+		go func() { done <- ParseBytes("-", []byte(stdin)) }()
+		select {
+		case res := <-done:
+			if len(res.Objects) != 1 {
+				t.Fatalf("%s: %d objects, errors %v", template, len(res.Objects), res.Errors)
+			}
+			if o := res.Objects[0]; o.FieldLine("spec.hostNetwork") != o.Source.Line {
+				t.Errorf("%s: a field line from a file that is not one", template)
+			}
+		case <-time.After(10 * time.Second):
+			t.Fatalf("%s: reading the template did not end", template)
+		}
+	}
+}
