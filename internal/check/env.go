@@ -28,6 +28,14 @@ type Env struct {
 	// Node holds the configuration of a node's components, or nil.
 	Node *nodeconfig.Node
 
+	// run is shared by the Env and the copies the runner makes for its
+	// workers (forWorker); results is a worker's own.
+	run     *runState
+	results *resultBuffer
+}
+
+// runState is what one evaluation shares between its workers.
+type runState struct {
 	memo  sync.Map // key -> *memoEntry
 	texts textCache
 }
@@ -49,17 +57,25 @@ func NewEnv(inv *inventory.Inventory, s Settings) *Env {
 	if inv != nil {
 		objects = inv.Len()
 	}
-	return &Env{Inventory: inv, Settings: s, texts: textCache{size: textSlotsFor(objects)}}
+	return &Env{Inventory: inv, Settings: s, run: &runState{texts: textCache{size: textSlotsFor(objects)}}}
+}
+
+// forWorker returns a copy of e for one evaluation worker: the same
+// inventory, settings, memos and texts, with a result buffer of its own.
+func (e *Env) forWorker() *Env {
+	w := *e
+	w.results = &resultBuffer{}
+	return &w
 }
 
 // Memo computes a value once per Env and shares it between checks and
 // goroutines: derived indexes, compiled policies. key should be a
 // package-private type so checks cannot collide.
 func (e *Env) Memo(key any, compute func() any) any {
-	v, ok := e.memo.Load(key)
+	v, ok := e.run.memo.Load(key)
 	if !ok {
 		// Only the first caller for a key pays for an entry.
-		v, _ = e.memo.LoadOrStore(key, &memoEntry{})
+		v, _ = e.run.memo.LoadOrStore(key, &memoEntry{})
 	}
 	entry := v.(*memoEntry)
 	entry.once.Do(func() { entry.value = compute() })

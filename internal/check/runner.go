@@ -225,6 +225,7 @@ func (r *Runner) RunParts(ctx context.Context, env *Env) (Findings, int, error) 
 			// as large as the largest chunk.
 			var scratch Outcome
 			strs := newInterner()
+			env := env.forWorker()
 			for ctx.Err() == nil {
 				i := int(next.Add(1) - 1)
 				if i >= len(chunks) {
@@ -427,6 +428,7 @@ func (r *Runner) evaluateInto(env *Env, obj *source.Object, out *Outcome, strs *
 			f.Message = strs.intern(f.Message)
 			out.Findings = append(out.Findings, f)
 		}
+		env.results.release() // read: the next check may use the buffer
 	}
 	if pod != nil {
 		controlPlane := !r.allCPPods && pod.IsControlPlane()

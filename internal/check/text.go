@@ -27,7 +27,7 @@ func NewTextKind(build func(a, b string) string) *TextKind {
 // Text returns kind's text for a and b, building it the first time this
 // Env is asked for it. It is safe for concurrent use.
 func (e *Env) Text(kind *TextKind, a, b string) string {
-	return e.texts.get(kind, a, b)
+	return e.run.texts.get(kind, a, b)
 }
 
 // textCache holds built texts in a fixed table of slots, found by a hash

@@ -9,8 +9,8 @@ import (
 // collects the results it reports (ok), each about its container.
 // Ephemeral (debug) containers are left out: they cannot set resources or
 // most of the fields these checks look at, and exist only on live pods.
-func perContainer(p *inventory.Pod, fn func(ref inventory.ContainerRef) (r check.Result, ok bool)) []check.Result {
-	var out []check.Result
+func perContainer(env *check.Env, p *inventory.Pod, fn func(ref inventory.ContainerRef) (r check.Result, ok bool)) []check.Result {
+	out := env.ResultBuffer()
 	for _, ref := range p.Containers() {
 		if ref.Ephemeral {
 			continue
@@ -20,7 +20,7 @@ func perContainer(p *inventory.Pod, fn func(ref inventory.ContainerRef) (r check
 			out = append(out, r)
 		}
 	}
-	return out
+	return env.KeepResults(out)
 }
 
 // fieldPath is the path of a field (b) under a path (a): a container's

@@ -140,7 +140,7 @@ var scratchPool = sync.Pool{New: func() any { return new(scratchPod) }}
 // part fails alone, the whole pod is reported at its spec. whole is fn's
 // verdict on the whole pod.
 func locate(env *check.Env, fn policy.CheckPodFn, whole policy.CheckResult, p *inventory.Pod, loc location) []check.Result {
-	var out []check.Result
+	out := env.ResultBuffer()
 	// One scratch copy of the spec is reused for every reduced pod; the
 	// upstream functions do not keep the pointer. The copies come from a
 	// pool: a failing control on every pod of a large cluster would
@@ -218,7 +218,7 @@ func locate(env *check.Env, fn policy.CheckPodFn, whole policy.CheckResult, p *i
 	if len(out) == 0 {
 		out = append(out, check.Result{Path: p.SpecPath, Message: pssMessage(env, whole)})
 	}
-	return out
+	return env.KeepResults(out)
 }
 
 // pssMessage is the finding's message for an upstream verdict: its reason

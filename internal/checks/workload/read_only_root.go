@@ -16,7 +16,7 @@ func readOnlyRootFilesystem() *check.Check {
 			Remediation: "Set securityContext.readOnlyRootFilesystem: true and mount emptyDir volumes where the application must write.",
 		},
 		Pod: func(env *check.Env, p *inventory.Pod) []check.Result {
-			return perContainer(p, func(ref inventory.ContainerRef) (check.Result, bool) {
+			return perContainer(env, p, func(ref inventory.ContainerRef) (check.Result, bool) {
 				sc := ref.Container.SecurityContext
 				if sc != nil && sc.ReadOnlyRootFilesystem != nil && *sc.ReadOnlyRootFilesystem {
 					return check.Result{}, false

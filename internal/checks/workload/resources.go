@@ -33,7 +33,7 @@ func resourceCheck(id, title string, sev check.Severity, resource corev1.Resourc
 			if p.Spec.Resources != nil && hasResource(*p.Spec.Resources, resource, limit) {
 				return nil
 			}
-			return perContainer(p, func(ref inventory.ContainerRef) (check.Result, bool) {
+			return perContainer(env, p, func(ref inventory.ContainerRef) (check.Result, bool) {
 				if hasResource(ref.Container.Resources, resource, limit) {
 					return check.Result{}, false
 				}
