@@ -41,7 +41,7 @@ func imageCheck(meta check.Metadata, fn func(ref inventory.ContainerRef, img ima
 	return &check.Check{
 		Metadata: meta,
 		Pod: func(env *check.Env, p *inventory.Pod) []check.Result {
-			var out []check.Result
+			out := env.ResultBuffer()
 			for _, ref := range p.Containers() {
 				image := strings.TrimSpace(ref.Container.Image)
 				if image == "" {
@@ -52,7 +52,7 @@ func imageCheck(meta check.Metadata, fn func(ref inventory.ContainerRef, img ima
 						Message: env.Text(message, ref.Container.Name, ref.Container.Image)})
 				}
 			}
-			return out
+			return env.KeepResults(out)
 		},
 	}
 }
