@@ -2,6 +2,7 @@ package source
 
 import (
 	"bytes"
+	"encoding/binary"
 	"errors"
 	"regexp"
 	"strconv"
@@ -147,6 +148,18 @@ func unparsed(l fastLine) fastLine {
 // line separators.
 func fastSafeBytes(b []byte) bool {
 	for i := 0; i < len(b); {
+		// Eight printable ASCII bytes at a time: none at or above 0x80,
+		// none below 0x20 (line breaks included: they take the byte path)
+		// and no DEL.
+		if i+8 <= len(b) {
+			const ones, highs = 0x0101010101010101, 0x8080808080808080
+			w := binary.LittleEndian.Uint64(b[i:])
+			del := w ^ (0x7f * ones)
+			if (w|(w-0x20*ones)|(del-ones)&^del)&highs == 0 {
+				i += 8
+				continue
+			}
+		}
 		c := b[i]
 		if c < utf8.RuneSelf {
 			if c == '\r' && i+1 < len(b) && b[i+1] == '\n' {

@@ -5,11 +5,13 @@ import (
 	"errors"
 	"io"
 	"io/fs"
+	"math/rand/v2"
 	"os"
 	"path/filepath"
 	"reflect"
 	"strings"
 	"testing"
+	"unicode/utf8"
 
 	"go.yaml.in/yaml/v3"
 )
@@ -207,5 +209,65 @@ func TestFastItemLinesAgree(t *testing.T) {
 		if got, want := p.itemLines(), yamlItemLines(t, []byte(c)); !reflect.DeepEqual(append([]int{}, got...), want) {
 			t.Errorf("item lines of %q: fast %v, yaml.v3 %v", c, got, want)
 		}
+	}
+}
+
+// fastSafeBytesByByte is fastSafeBytes one byte (or rune) at a time: the
+// reference its eight-byte steps are checked against.
+func fastSafeBytesByByte(b []byte) bool {
+	for i := 0; i < len(b); {
+		c := b[i]
+		if c < utf8.RuneSelf {
+			if c == '\r' && i+1 < len(b) && b[i+1] == '\n' {
+				i++
+				continue
+			}
+			if (c < 0x20 && c != '\n') || c == 0x7f {
+				return false
+			}
+			i++
+			continue
+		}
+		r, size := utf8.DecodeRune(b[i:])
+		if r == utf8.RuneError || (r >= 0x80 && r <= 0x9f) || r == 0x2028 || r == 0x2029 || r == 0xfeff || r >= 0xfffe {
+			return false
+		}
+		i += size
+	}
+	return true
+}
+
+// TestFastSafeBytesSteps: every byte value at every offset of texts long
+// enough for the eight-byte steps, and texts made of the bytes that
+// matter, give the reference's answer.
+func TestFastSafeBytesSteps(t *testing.T) {
+	base := []byte("metadata:\n  name: web-1\n  labels: {app: web}\n")
+	for off := range 20 {
+		for c := range 256 {
+			b := append([]byte(nil), base...)
+			b[off] = byte(c)
+			if got, want := fastSafeBytes(b), fastSafeBytesByByte(b); got != want {
+				t.Fatalf("byte %#x at %d: %v, want %v", c, off, got, want)
+			}
+		}
+	}
+	alphabet := []byte("a :\n\r\t\x00\x1f\x20\x7e\x7f\x80\x9f\xc2\x85\xe2\x80\xa8\xef\xbb\xbf\xff")
+	rng := rand.New(rand.NewPCG(1, 2))
+	for range 20000 {
+		b := make([]byte, rng.IntN(40))
+		for i := range b {
+			b[i] = alphabet[rng.IntN(len(alphabet))]
+		}
+		if got, want := fastSafeBytes(b), fastSafeBytesByByte(b); got != want {
+			t.Fatalf("%q: %v, want %v", b, got, want)
+		}
+	}
+}
+
+func BenchmarkFastSafeBytes(b *testing.B) {
+	text := bytes.Repeat([]byte("apiVersion: apps/v1\nkind: Deployment\nmetadata:\n  name: web\n  labels: {app: web, tier: frontend}\nspec:\n  template:\n    spec:\n      containers:\n      - name: app\n        image: registry.example.com/web:1.4.2\n"), 100)
+	b.SetBytes(int64(len(text)))
+	for b.Loop() {
+		fastSafeBytes(text)
 	}
 }
