@@ -417,7 +417,7 @@ func (r *Runner) evaluateInto(env *Env, obj *source.Object, out *Outcome, strs *
 				ref = new(RefOf(obj))
 			}
 			f := r.newFinding(c, ref, src, res)
-			if (!r.strict[f.Check] && sup.suppresses(f.Check, f.Container)) || r.exempt(&f) {
+			if (sup != nil && !r.strict[f.Check] && sup.suppresses(f.Check, f.Container)) || r.exempt(&f) {
 				out.Suppressed++
 				continue
 			}
