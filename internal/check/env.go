@@ -57,7 +57,7 @@ func NewEnv(inv *inventory.Inventory, s Settings) *Env {
 	if inv != nil {
 		objects = inv.Len()
 	}
-	return &Env{Inventory: inv, Settings: s, run: &runState{texts: textCache{size: textSlotsFor(objects)}}}
+	return &Env{Inventory: inv, Settings: s, run: &runState{texts: newTextCache(textSlotsFor(objects))}}
 }
 
 // forWorker returns a copy of e for one evaluation worker: the same

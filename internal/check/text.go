@@ -3,7 +3,6 @@ package check
 import (
 	"hash/maphash"
 	"math/bits"
-	"sync"
 	"sync/atomic"
 	"unsafe"
 )
@@ -36,10 +35,16 @@ func (e *Env) Text(kind *TextKind, a, b string) string {
 // slots (textProbes from its hash) are all taken is built each time: the
 // table bounds the cache.
 type textCache struct {
-	size  int // slots, a power of two
 	seed  maphash.Seed
-	once  sync.Once
-	slots []atomic.Pointer[textEntry]
+	slots []atomic.Pointer[textEntry] // a power of two of them
+}
+
+// newTextCache returns a cache of that many slots (a power of two). The
+// table is made with the Env, before evaluation: made by the first check
+// that asks, it was half a megabyte allocated while the collector marks,
+// and that check paid for it in assists.
+func newTextCache(slots int) textCache {
+	return textCache{seed: maphash.MakeSeed(), slots: make([]atomic.Pointer[textEntry], slots)}
 }
 
 type textEntry struct {
@@ -65,10 +70,6 @@ func textSlotsFor(objects int) int {
 }
 
 func (c *textCache) get(kind *TextKind, a, b string) string {
-	c.once.Do(func() {
-		c.seed = maphash.MakeSeed()
-		c.slots = make([]atomic.Pointer[textEntry], max(c.size, textSlotsMin))
-	})
 	h := maphash.String(c.seed, a) ^ bits.RotateLeft64(maphash.String(c.seed, b), 31) ^ uint64(uintptr(unsafe.Pointer(kind)))*0x9e3779b97f4a7c15
 	var made *textEntry
 	for i := range uint64(textProbes) {

@@ -35,7 +35,7 @@ func TestText(t *testing.T) {
 // keeping them, and concurrent callers always get the right text.
 func TestTextBounded(t *testing.T) {
 	env := NewEnv(nil, Settings{})
-	env.run.texts.size = textSlotsMax
+	env.run.texts = newTextCache(textSlotsMax)
 	var builds atomic.Int64
 	kind := NewTextKind(func(a, b string) string { builds.Add(1); return a + b })
 	var wg sync.WaitGroup
@@ -77,7 +77,7 @@ func TestTextBounded(t *testing.T) {
 // few hundred paths and messages a scan's findings repeat.
 func BenchmarkText(b *testing.B) {
 	env := NewEnv(nil, Settings{})
-	env.run.texts.size = textSlotsMax
+	env.run.texts = newTextCache(textSlotsMax)
 	kind := NewTextKind(func(a, b string) string { return a + "." + b })
 	parts := make([]string, 512)
 	for i := range parts {
