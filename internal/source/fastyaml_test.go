@@ -212,27 +212,23 @@ func TestFastItemLinesAgree(t *testing.T) {
 	}
 }
 
-// fastSafeBytesByByte is fastSafeBytes one byte (or rune) at a time: the
-// reference its eight-byte steps are checked against.
+// fastSafeBytesByByte is fastSafeBytes written another way, one rune at a
+// time over the text with its CRLF line breaks made LF: the reference its
+// eight-byte steps are checked against. Ranging over a string yields
+// utf8.RuneError for a byte that is not UTF-8, as it does for U+FFFD.
 func fastSafeBytesByByte(b []byte) bool {
-	for i := 0; i < len(b); {
-		c := b[i]
-		if c < utf8.RuneSelf {
-			if c == '\r' && i+1 < len(b) && b[i+1] == '\n' {
-				i++
-				continue
-			}
-			if (c < 0x20 && c != '\n') || c == 0x7f {
-				return false
-			}
-			i++
-			continue
-		}
-		r, size := utf8.DecodeRune(b[i:])
-		if r == utf8.RuneError || (r >= 0x80 && r <= 0x9f) || r == 0x2028 || r == 0x2029 || r == 0xfeff || r >= 0xfffe {
+	for _, r := range strings.ReplaceAll(string(b), "\r\n", "\n") {
+		switch {
+		case r == '\n':
+		case r < ' ', r == 0x7f: // C0 controls (tab, lone CR) and DEL
+			return false
+		case r >= 0x80 && r <= 0x9f: // C1 controls
+			return false
+		case r == '\u2028', r == '\u2029', r == '\ufeff', r >= 0xfffe: // line separators, BOM, U+FFFE and above
+			return false
+		case r == utf8.RuneError: // not UTF-8, or U+FFFD itself
 			return false
 		}
-		i += size
 	}
 	return true
 }
@@ -251,7 +247,17 @@ func TestFastSafeBytesSteps(t *testing.T) {
 			}
 		}
 	}
-	alphabet := []byte("a :\n\r\t\x00\x1f\x20\x7e\x7f\x80\x9f\xc2\x85\xe2\x80\xa8\xef\xbb\xbf\xff")
+	// Each rune at each offset: the edges of every rule, and runes the
+	// rules let through.
+	for _, r := range []rune{'é', '\u0085', '\u00a0', '\u2027', '\u2028', '\u2029', '\ufeff', '\ufffd', '\ufffe', '\uffff', '\U00010000', '\U0010ffff'} {
+		for off := range 20 {
+			b := append(append(append([]byte(nil), base[:off]...), string(r)...), base[off:]...)
+			if got, want := fastSafeBytes(b), fastSafeBytesByByte(b); got != want {
+				t.Fatalf("%U at %d: %v, want %v", r, off, got, want)
+			}
+		}
+	}
+	alphabet := []byte("a :\n\r\t\x00\x1f\x20\x7e\x7f\x80\x9f\xc2\x85\xe2\x80\xa8\xef\xbb\xbf\xbe\xbd\xff")
 	rng := rand.New(rand.NewPCG(1, 2))
 	for range 20000 {
 		b := make([]byte, rng.IntN(40))
