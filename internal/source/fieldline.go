@@ -348,29 +348,27 @@ func (p *fastParser) fieldsOf(c chunk) *fieldIndex {
 
 // indexTemplates gives objects whose position is in a template, not in
 // the text that was parsed (a chart rendered in-process, helm template's
-// output with "# Source:" comments), the field lines of the template file
-// itself: the document of the template that holds the object's line. When
-// the template cannot be read (no such file, not a regular file, larger
-// than limit), an object has none. A "# Source:" path comes from the
-// input: it is read as any input is, never followed into a device or a
-// FIFO.
-func indexTemplates(objs []*Object, limit int64) {
+// output with "# Source:" comments), the field lines of the template
+// itself: the document of the template that holds the object's line.
+// read returns a template's text by the file an object names, nil when
+// there is none; an object whose template has none has no field lines.
+func indexTemplates(objs []*Object, read func(file string) []byte) {
 	var p fastParser
 	type document struct {
 		chunk
 		fields *fieldIndex
 	}
-	read := map[string][]*document{}
+	docsOf := map[string][]*document{}
 	for _, o := range objs {
 		o.fields = nil
-		docs, ok := read[o.Source.File]
+		docs, ok := docsOf[o.Source.File]
 		if !ok {
-			if data, err := readFile(o.Source.File, limit, nil); err == nil && checkText(data) == nil {
+			if data := read(o.Source.File); data != nil && checkText(data) == nil {
 				for c := range splitDocuments(data) {
 					docs = append(docs, &document{chunk: c})
 				}
 			}
-			read[o.Source.File] = docs
+			docsOf[o.Source.File] = docs
 		}
 		for i := len(docs) - 1; i >= 0; i-- {
 			if d := docs[i]; d.line <= o.Source.Line {
@@ -381,5 +379,18 @@ func indexTemplates(objs []*Object, limit int64) {
 				break
 			}
 		}
+	}
+}
+
+// templateFiles reads the files "# Source:" comments name as any input is
+// read: within limit, and never a device or a FIFO (the path comes from
+// the input).
+func templateFiles(limit int64) func(file string) []byte {
+	return func(file string) []byte {
+		data, err := readFile(file, limit, nil)
+		if err != nil {
+			return nil
+		}
+		return data
 	}
 }

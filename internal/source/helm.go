@@ -8,6 +8,7 @@ import (
 	"sort"
 	"strings"
 
+	"helm.sh/helm/v3/pkg/chart"
 	"helm.sh/helm/v3/pkg/chart/loader"
 	"helm.sh/helm/v3/pkg/chartutil"
 	"helm.sh/helm/v3/pkg/engine"
@@ -75,6 +76,7 @@ func renderHelm(ctx context.Context, opts Options, chartPath string) taskResult 
 		names = append(names, name)
 	}
 	sort.Strings(names)
+	sources := templateSources(ch)
 	var out taskResult
 	var total int64
 	for _, name := range names {
@@ -89,10 +91,30 @@ func renderHelm(ctx context.Context, opts Options, chartPath string) taskResult 
 			break
 		}
 		r := parse(templateFile(chartPath, ch.Name(), name), []byte(content), false)
-		indexTemplates(r.objects, opts.MaxFileSize)
+		indexTemplates(r.objects, func(string) []byte { return sources[name] })
 		out.objects = append(out.objects, r.objects...)
 		out.errors = append(out.errors, r.errors...)
 	}
+	return out
+}
+
+// templateSources returns the text of every template of ch and its
+// subcharts by the name the Helm engine renders it under
+// ("mychart/templates/x.yaml", "mychart/charts/sub/templates/y.yaml"): the
+// chart as loaded, so a packaged chart's templates have field lines as a
+// directory's do.
+func templateSources(ch *chart.Chart) map[string][]byte {
+	out := map[string][]byte{}
+	var walk func(c *chart.Chart)
+	walk = func(c *chart.Chart) {
+		for _, t := range c.Templates {
+			out[path.Join(c.ChartFullPath(), t.Name)] = t.Data
+		}
+		for _, dep := range c.Dependencies() {
+			walk(dep)
+		}
+	}
+	walk(ch)
 	return out
 }
 

@@ -300,7 +300,7 @@ func run(ctx context.Context, opts Options, t task, s *scratch) taskResult {
 		}
 		opts.reported(len(data))
 		r := parseWith(&s.fast, "-", data, false)
-		indexTemplates(r.templated, opts.MaxFileSize)
+		indexTemplates(r.templated, templateFiles(opts.MaxFileSize))
 		return r
 	case taskHelm:
 		return renderHelm(ctx, opts, t.path)
@@ -370,7 +370,7 @@ func parseWith(fast *fastParser, file string, data []byte, lenient bool) taskRes
 // ParseBytes decodes a YAML or JSON stream held in memory, naming it name.
 func ParseBytes(name string, data []byte) *Result {
 	r := parse(name, data, false)
-	indexTemplates(r.templated, DefaultMaxFileSize)
+	indexTemplates(r.templated, templateFiles(DefaultMaxFileSize))
 	return &Result{Objects: r.objects, Errors: r.errors}
 }
 
