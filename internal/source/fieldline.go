@@ -349,37 +349,118 @@ func (p *fastParser) fieldsOf(c chunk) *fieldIndex {
 // indexTemplates gives objects whose position is in a template, not in
 // the text that was parsed (a chart rendered in-process, helm template's
 // output with "# Source:" comments), the field lines of the template
-// itself: the document of the template that holds the object's line.
-// read returns a template's text by the file an object names, nil when
-// there is none; an object whose template has none has no field lines.
+// itself. read returns a template's text by the file an object names, nil
+// when there is none; an object whose template has none keeps no field
+// lines.
+//
+// An object's line is where it was rendered, and a template's directives
+// move lines ("{{- if }}" and "{{- range }}" before the "---" of the
+// document they repeat, includes of several lines). So an object is
+// placed among the template's documents that spell a top-level kind, its
+// own or one a directive fills in: in the last of them that starts at or
+// before its line, else in the first (a template with one object, the
+// usual case, always gets it); only when there are none, in the document
+// that holds its line. An object placed in a document that spells a kind
+// starts there.
 func indexTemplates(objs []*Object, read func(file string) []byte) {
 	var p fastParser
-	type document struct {
-		chunk
-		fields *fieldIndex
-	}
-	docsOf := map[string][]*document{}
+	docsOf := map[string][]templateDocument{}
 	for _, o := range objs {
 		o.fields = nil
 		docs, ok := docsOf[o.Source.File]
 		if !ok {
 			if data := read(o.Source.File); data != nil && checkText(data) == nil {
 				for c := range splitDocuments(data) {
-					docs = append(docs, &document{chunk: c})
+					fields := p.fieldsOf(c)
+					d := templateDocument{start: c.line, fields: fields, kindLine: fields.line(fnvOffset, true, "kind")}
+					if d.kindLine > 0 {
+						d.kind = spelledKind(c.data, d.kindLine)
+					}
+					docs = append(docs, d)
 				}
 			}
 			docsOf[o.Source.File] = docs
 		}
-		for i := len(docs) - 1; i >= 0; i-- {
-			if d := docs[i]; d.line <= o.Source.Line {
-				if d.fields == nil {
-					d.fields = p.fieldsOf(d.chunk)
-				}
-				o.fields = d.fields
-				break
+		d := templateDocumentOf(docs, o.Kind(), o.Source.Line)
+		if d == nil {
+			continue
+		}
+		o.fields = d.fields
+		if d.kindLine > 0 && o.Item < 0 {
+			start := d.kindLine
+			if l := d.fields.line(fnvOffset, true, "apiVersion"); l > 0 {
+				start = min(start, l)
 			}
+			o.Source.Line = d.fields.base + start - 1
 		}
 	}
+}
+
+// templateDocument is one document of a template, with its field index,
+// the line (in the document) of its top-level kind, 0 when it spells none,
+// and that kind's value, "" when a directive makes it.
+type templateDocument struct {
+	start    int
+	fields   *fieldIndex
+	kindLine int
+	kind     string
+}
+
+// spelledKind returns the value on line n (1-based) of a document, a
+// "kind: Value" line, or "" when it is not a plain word.
+func spelledKind(doc []byte, n int) string {
+	for range n - 1 {
+		i := bytes.IndexByte(doc, '\n')
+		if i < 0 {
+			return ""
+		}
+		doc = doc[i+1:]
+	}
+	if i := bytes.IndexByte(doc, '\n'); i >= 0 {
+		doc = doc[:i]
+	}
+	_, value, ok := bytes.Cut(doc, []byte(":"))
+	if !ok {
+		return ""
+	}
+	if i := bytes.Index(value, []byte(" #")); i >= 0 {
+		value = value[:i]
+	}
+	value = bytes.Trim(bytes.TrimSpace(value), `"'`)
+	for _, c := range value {
+		if !(c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9') {
+			return ""
+		}
+	}
+	return string(value)
+}
+
+// templateDocumentOf picks the document of a template that an object of
+// kind rendered at line came from (see indexTemplates), nil when there is
+// none.
+func templateDocumentOf(docs []templateDocument, kind string, line int) *templateDocument {
+	var before, after *templateDocument
+	for i := range docs {
+		switch d := &docs[i]; {
+		case d.kindLine == 0 || (d.kind != "" && d.kind != kind):
+		case d.start <= line:
+			before = d
+		case after == nil:
+			after = d
+		}
+	}
+	if before != nil {
+		return before
+	}
+	if after != nil {
+		return after
+	}
+	for i := len(docs) - 1; i >= 0; i-- {
+		if docs[i].start <= line {
+			return &docs[i]
+		}
+	}
+	return nil
 }
 
 // templateFiles reads the files "# Source:" comments name as any input is

@@ -12,9 +12,8 @@ import (
 
 // TestHelmFieldLines: findings in a rendered chart point at the field's
 // line in the template, for the chart's own templates and a subchart's,
-// whether the chart is a directory or packaged as a .tgz. The template's
-// directives move no lines here, and the second document of a template
-// is found by its own line.
+// whether the chart is a directory or packaged as a .tgz, also where the
+// template's directives move the rendered lines.
 func TestHelmFieldLines(t *testing.T) {
 	dir := t.TempDir()
 	chartDir := filepath.Join(dir, "shop")
@@ -38,6 +37,48 @@ spec:
     image: nginx:1.27
     securityContext:
       privileged: {{ .Values.privileged }}
+`)
+	// Directives move the rendered lines: "{{- ... }}" at the start of a
+	// line eats the line break before it, a range repeats a document.
+	mustWrite(t, filepath.Join(chartDir, "templates", "_helpers.tpl"), "{{- define \"labels\" -}}\napp: shop\ntier: api\n{{- end }}\n")
+	mustWrite(t, filepath.Join(chartDir, "templates", "api.yaml"), `{{- if .Values.privileged }}
+{{- range list "a" "b" }}
+---
+apiVersion: v1
+kind: Pod
+metadata:
+  name: api-{{ . }}
+  labels:
+    {{- include "labels" $ | nindent 4 }}
+spec:
+  containers:
+  - name: api
+    image: api:2
+{{- end }}
+{{- end }}
+`)
+	mustWrite(t, filepath.Join(chartDir, "templates", "jobs.yaml"), `{{- if .Values.privileged }}
+{{- if .Values.privileged }}
+apiVersion: v1
+kind: ConfigMap
+metadata:
+  name: jobs
+data:
+  schedule: daily
+---
+apiVersion: batch/v1
+kind: Job
+metadata:
+  name: jobs
+spec:
+  template:
+    spec:
+      restartPolicy: Never
+      containers:
+      - name: job
+        image: job:1
+{{- end }}
+{{- end }}
 `)
 	mustWrite(t, filepath.Join(chartDir, "charts", "cache", "Chart.yaml"), "apiVersion: v2\nname: cache\nversion: 0.1.0\n")
 	mustWrite(t, filepath.Join(chartDir, "charts", "cache", "templates", "pod.yaml"), `apiVersion: v1
@@ -67,16 +108,22 @@ spec:
 		{"release-web", "templates/web.yaml", "data.mode", 7},
 		{"cache", "charts/cache/templates/pod.yaml", "spec.hostPID", 6},
 		{"cache", "charts/cache/templates/pod.yaml", "spec.containers[0].image", 9},
+		{"api-a", "templates/api.yaml", "spec.containers[0].image", 13},
+		{"api-b", "templates/api.yaml", "spec.containers[0].image", 13},
+		{"api-b", "templates/api.yaml", "metadata.labels", 8},
+		{"api-b", "templates/api.yaml", "", 4}, // the object's own line
+		{"jobs", "templates/jobs.yaml", "data.schedule", 8},
+		{"jobs", "templates/jobs.yaml", "spec.template.spec.containers[0].image", 20},
 	}
 	for _, chartPath := range []string{chartDir, archive} {
 		res := Load(context.Background(), Options{MaxFileSize: DefaultMaxFileSize}, chartPath)
-		if len(res.Errors) != 0 || len(res.Objects) != 3 {
+		if len(res.Errors) != 0 || len(res.Objects) != 7 {
 			t.Fatalf("%s: %d objects, errors %v", chartPath, len(res.Objects), res.Errors)
 		}
 		for _, w := range want {
 			var found bool
 			for _, o := range res.Objects {
-				if o.Name() != w.name || !strings.HasSuffix(filepath.ToSlash(o.Source.File), w.file) || (w.path == "data.mode") != (o.Kind() == "ConfigMap") {
+				if o.Name() != w.name || !strings.HasSuffix(filepath.ToSlash(o.Source.File), w.file) || strings.HasPrefix(w.path, "data.") != (o.Kind() == "ConfigMap") {
 					continue
 				}
 				found = true
@@ -87,6 +134,26 @@ spec:
 			if !found {
 				t.Errorf("%s: no %s from %s", chartPath, w.name, w.file)
 			}
+		}
+	}
+}
+
+func TestSpelledKind(t *testing.T) {
+	for _, c := range []struct {
+		doc  string
+		line int
+		want string
+	}{
+		{"apiVersion: v1\nkind: Pod\n", 2, "Pod"},
+		{"kind: \"Deployment\"\n", 1, "Deployment"},
+		{"kind: 'Job' # a batch job\n", 1, "Job"},
+		{"kind: {{ .Values.kind }}\n", 1, ""},
+		{"kind: {{ .Values.kind | default \"Pod\" }}", 1, ""},
+		{"kind:\n", 1, ""},
+		{"kind: Pod", 3, ""},
+	} {
+		if got := spelledKind([]byte(c.doc), c.line); got != c.want {
+			t.Errorf("spelledKind(%q, %d) = %q, want %q", c.doc, c.line, got, c.want)
 		}
 	}
 }
