@@ -372,9 +372,14 @@ func indexTemplates(objs []*Object, read func(file string) []byte) {
 			if data := read(o.Source.File); data != nil && checkText(data) == nil {
 				for c := range splitDocuments(data) {
 					fields := p.fieldsOf(c)
-					d := templateDocument{start: c.line, fields: fields, kindLine: fields.line(fnvOffset, true, "kind")}
-					if d.kindLine > 0 {
-						d.kind = spelledKind(c.data, d.kindLine)
+					d := templateDocument{start: c.line, fields: fields}
+					if kindLine := fields.line(fnvOffset, true, "kind"); kindLine > 0 {
+						d.kind = spelledKind(c.data, kindLine)
+						d.objectLine = kindLine
+						if l := fields.line(fnvOffset, true, "apiVersion"); l > 0 {
+							d.objectLine = min(kindLine, l)
+						}
+						d.objectLine += fields.base - 1
 					}
 					docs = append(docs, d)
 				}
@@ -386,24 +391,21 @@ func indexTemplates(objs []*Object, read func(file string) []byte) {
 			continue
 		}
 		o.fields = d.fields
-		if d.kindLine > 0 && o.Item < 0 {
-			start := d.kindLine
-			if l := d.fields.line(fnvOffset, true, "apiVersion"); l > 0 {
-				start = min(start, l)
-			}
-			o.Source.Line = d.fields.base + start - 1
+		if d.objectLine > 0 && o.Item < 0 {
+			o.Source.Line = d.objectLine
 		}
 	}
 }
 
-// templateDocument is one document of a template, with its field index,
-// the line (in the document) of its top-level kind, 0 when it spells none,
-// and that kind's value, "" when a directive makes it.
+// templateDocument is one document of a template, with its field index.
+// When it spells a top-level kind, objectLine is the file line an object
+// of it starts at (its apiVersion or kind, the first), and kind is the
+// kind's value ("" when a directive makes it); objectLine is 0 otherwise.
 type templateDocument struct {
-	start    int
-	fields   *fieldIndex
-	kindLine int
-	kind     string
+	start      int
+	fields     *fieldIndex
+	objectLine int
+	kind       string
 }
 
 // spelledKind returns the value on line n (1-based) of a document, a
@@ -442,7 +444,7 @@ func templateDocumentOf(docs []templateDocument, kind string, line int) *templat
 	var before, after *templateDocument
 	for i := range docs {
 		switch d := &docs[i]; {
-		case d.kindLine == 0 || (d.kind != "" && d.kind != kind):
+		case d.objectLine == 0 || (d.kind != "" && d.kind != kind):
 		case d.start <= line:
 			before = d
 		case after == nil:

@@ -100,20 +100,22 @@ spec:
 		t.Fatal(err)
 	}
 
+	// Where each object's fields are: kind/name, its template, a field
+	// path and its line.
 	want := []struct {
-		name, file, path string
-		line             int
+		object, file, path string
+		line               int
 	}{
-		{"release-web", "templates/web.yaml", "spec.containers[0].securityContext.privileged", 18},
-		{"release-web", "templates/web.yaml", "data.mode", 7},
-		{"cache", "charts/cache/templates/pod.yaml", "spec.hostPID", 6},
-		{"cache", "charts/cache/templates/pod.yaml", "spec.containers[0].image", 9},
-		{"api-a", "templates/api.yaml", "spec.containers[0].image", 13},
-		{"api-b", "templates/api.yaml", "spec.containers[0].image", 13},
-		{"api-b", "templates/api.yaml", "metadata.labels", 8},
-		{"api-b", "templates/api.yaml", "", 4}, // the object's own line
-		{"jobs", "templates/jobs.yaml", "data.schedule", 8},
-		{"jobs", "templates/jobs.yaml", "spec.template.spec.containers[0].image", 20},
+		{"Pod/release-web", "templates/web.yaml", "spec.containers[0].securityContext.privileged", 18},
+		{"ConfigMap/release-web", "templates/web.yaml", "data.mode", 7},
+		{"Pod/cache", "charts/cache/templates/pod.yaml", "spec.hostPID", 6},
+		{"Pod/cache", "charts/cache/templates/pod.yaml", "spec.containers[0].image", 9},
+		{"Pod/api-a", "templates/api.yaml", "spec.containers[0].image", 13},
+		{"Pod/api-b", "templates/api.yaml", "spec.containers[0].image", 13},
+		{"Pod/api-b", "templates/api.yaml", "metadata.labels", 8},
+		{"Pod/api-b", "templates/api.yaml", "", 4}, // the object's own line
+		{"ConfigMap/jobs", "templates/jobs.yaml", "data.schedule", 8},
+		{"Job/jobs", "templates/jobs.yaml", "spec.template.spec.containers[0].image", 20},
 	}
 	for _, chartPath := range []string{chartDir, archive} {
 		res := Load(context.Background(), Options{MaxFileSize: DefaultMaxFileSize}, chartPath)
@@ -123,7 +125,7 @@ spec:
 		for _, w := range want {
 			var found bool
 			for _, o := range res.Objects {
-				if o.Name() != w.name || !strings.HasSuffix(filepath.ToSlash(o.Source.File), w.file) || strings.HasPrefix(w.path, "data.") != (o.Kind() == "ConfigMap") {
+				if o.Kind()+"/"+o.Name() != w.object || !strings.HasSuffix(filepath.ToSlash(o.Source.File), w.file) {
 					continue
 				}
 				found = true
@@ -132,7 +134,7 @@ spec:
 				}
 			}
 			if !found {
-				t.Errorf("%s: no %s from %s", chartPath, w.name, w.file)
+				t.Errorf("%s: no %s from %s", chartPath, w.object, w.file)
 			}
 		}
 	}
