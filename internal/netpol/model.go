@@ -87,10 +87,25 @@ var workloadKinds = map[string]bool{
 // Build reads workloads (every kind the inventory gives a pod view),
 // Namespaces and NetworkPolicies. A namespace without a Namespace object
 // has only the kubernetes.io/metadata.name label the API server sets.
-func Build(objs []*source.Object) *Model { return FromInventory(inventory.Build(objs)) }
+func Build(objs []*source.Object) *Model { return FromInventory(inventory.Build(objs), DecodePolicy) }
 
-// FromInventory is Build on an inventory already built (the scan's).
-func FromInventory(inv *inventory.Inventory) *Model {
+// A PolicyDecoder reads a NetworkPolicy object into its typed form. The
+// model only reads what it returns, so a caller that decodes policies for
+// its own use too (the check engine, once per run) can share them.
+type PolicyDecoder func(o *source.Object) (*networkingv1.NetworkPolicy, error)
+
+// DecodePolicy is the PolicyDecoder Build uses: o's body, decoded.
+func DecodePolicy(o *source.Object) (*networkingv1.NetworkPolicy, error) {
+	var np networkingv1.NetworkPolicy
+	if err := typed.FromUnstructured(o.Body, &np); err != nil {
+		return nil, fmt.Errorf("NetworkPolicy %s: %w", o.Name(), err)
+	}
+	return &np, nil
+}
+
+// FromInventory is Build on an inventory already built (the scan's), with
+// its NetworkPolicies read by decode.
+func FromInventory(inv *inventory.Inventory, decode PolicyDecoder) *Model {
 	m := &Model{namespaces: map[string]labels.Set{}, selectors: map[*metav1.LabelSelector]labels.Selector{}, byObject: map[*source.Object]*Workload{}}
 	seenPolicies := map[string]bool{}
 	for _, o := range inv.Objects() {
@@ -107,7 +122,7 @@ func FromInventory(inv *inventory.Inventory) *Model {
 			set = labels.Merge(set, labels.Set{corev1.LabelMetadataName: o.Name()})
 			m.namespaces[o.Name()] = set
 		case o.Kind() == "NetworkPolicy" && o.Group() == networkingv1.GroupName:
-			p, err := newPolicy(o)
+			p, err := newPolicy(o, decode)
 			if err == nil {
 				key := p.np.Namespace + "/" + p.np.Name
 				if seenPolicies[key] {
@@ -314,19 +329,23 @@ func (m *Model) checkReplicaLabels() {
 	}
 }
 
-func newPolicy(o *source.Object) (*policy, error) {
-	var np networkingv1.NetworkPolicy
-	if err := typed.FromUnstructured(o.Body, &np); err != nil {
-		return nil, fmt.Errorf("NetworkPolicy %s: %w", o.Name(), err)
+func newPolicy(o *source.Object, decode PolicyDecoder) (*policy, error) {
+	np, err := decode(o)
+	if err != nil {
+		return nil, err
 	}
 	if np.Namespace == "" {
-		np.Namespace = metav1.NamespaceDefault
+		// The decoded policy may be shared: the model's copy says where
+		// the API server would put it.
+		defaulted := *np
+		defaulted.Namespace = metav1.NamespaceDefault
+		np = &defaulted
 	}
 	sel, err := metav1.LabelSelectorAsSelector(&np.Spec.PodSelector)
 	if err != nil {
 		return nil, fmt.Errorf("NetworkPolicy %s/%s: spec.podSelector: %w", np.Namespace, np.Name, err)
 	}
-	p := &policy{np: &np, selector: sel, object: o}
+	p := &policy{np: np, selector: sel, object: o}
 	// policyTypes defaults to Ingress, plus Egress when egress rules exist.
 	if len(np.Spec.PolicyTypes) == 0 {
 		p.ingress = true
@@ -342,7 +361,7 @@ func newPolicy(o *source.Object) (*policy, error) {
 			return nil, fmt.Errorf("NetworkPolicy %s/%s: unknown policyType %q", np.Namespace, np.Name, t)
 		}
 	}
-	if err := validatePeers(&np); err != nil {
+	if err := validatePeers(np); err != nil {
 		return nil, fmt.Errorf("NetworkPolicy %s/%s: %w", np.Namespace, np.Name, err)
 	}
 	return p, nil

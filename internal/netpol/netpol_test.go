@@ -8,7 +8,9 @@ import (
 	"testing"
 
 	corev1 "k8s.io/api/core/v1"
+	networkingv1 "k8s.io/api/networking/v1"
 
+	"github.com/kubeharden/kubeharden/internal/inventory"
 	"github.com/kubeharden/kubeharden/internal/source"
 )
 
@@ -149,6 +151,58 @@ func TestInvalidPolicies(t *testing.T) {
 		if len(m.Errors) != 1 || !strings.Contains(m.Errors[0].Error(), "p.yaml") {
 			t.Errorf("%s: errors %v", name, m.Errors)
 		}
+	}
+}
+
+// TestSharedDecoder: the model reads each policy through the decoder it is
+// given, once, and leaves what it returns as it was: the check engine
+// hands it the policies its checks read.
+func TestSharedDecoder(t *testing.T) {
+	res := source.ParseBytes("p.yaml", []byte(`apiVersion: networking.k8s.io/v1
+kind: NetworkPolicy
+metadata: {name: deny}
+spec: {podSelector: {}}
+---
+apiVersion: networking.k8s.io/v1
+kind: NetworkPolicy
+metadata: {name: allow, namespace: shop}
+spec:
+  podSelector: {matchLabels: {app: db}}
+  ingress: [{from: [{podSelector: {matchLabels: {app: web}}}]}]
+---
+apiVersion: v1
+kind: Pod
+metadata: {name: db, labels: {app: db}}
+spec: {containers: [{name: c, image: db}]}
+`))
+	calls := map[*source.Object]int{}
+	decoded := map[*source.Object]*networkingv1.NetworkPolicy{}
+	m := FromInventory(inventory.Build(res.Objects), func(o *source.Object) (*networkingv1.NetworkPolicy, error) {
+		calls[o]++
+		np, err := DecodePolicy(o)
+		decoded[o] = np
+		return np, err
+	})
+	if len(m.Errors) != 0 || len(m.policies) != 2 {
+		t.Fatalf("errors %v, %d policies", m.Errors, len(m.policies))
+	}
+	for _, o := range res.Objects[:2] {
+		if calls[o] != 1 {
+			t.Errorf("%s decoded %d times, want once", o, calls[o])
+		}
+	}
+	if ns := decoded[res.Objects[0]].Namespace; ns != "" {
+		t.Errorf("the decoder's policy was changed: namespace %q", ns)
+	}
+	if got := m.policies[0].np.Namespace; got != "default" {
+		t.Errorf("the model's policy without a namespace is in %q, want default", got)
+	}
+	if m.policies[1].np != decoded[res.Objects[1]] {
+		t.Error("the model copied a policy it did not need to change")
+	}
+	// The defaulted policy isolates the default namespace's pod.
+	if got := m.Allowed(m.workload("db"), m.workload("db")).String(); got != "No Connections" {
+		t.Errorf("db → db = %s, want No Connections", got)
 	}
 }
 

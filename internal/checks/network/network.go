@@ -12,7 +12,6 @@ import (
 	"github.com/kubeharden/kubeharden/internal/check"
 	"github.com/kubeharden/kubeharden/internal/netpol"
 	"github.com/kubeharden/kubeharden/internal/source"
-	"github.com/kubeharden/kubeharden/internal/typed"
 )
 
 // Checks returns the network catalogue.
@@ -35,7 +34,12 @@ var (
 )
 
 func modelOf(env *check.Env) *netpol.Model {
-	return env.Memo(modelKey{}, func() any { return netpol.FromInventory(env.Inventory) }).(*netpol.Model)
+	return env.Memo(modelKey{}, func() any {
+		return netpol.FromInventory(env.Inventory, func(o *source.Object) (*networkingv1.NetworkPolicy, error) {
+			d := decodedPolicy(env, o)
+			return d.np, d.err
+		})
+	}).(*netpol.Model)
 }
 
 // workloadKinds are the kinds with pods a policy can select.
@@ -43,25 +47,28 @@ var workloadKinds = []string{"Pod", "Deployment", "StatefulSet", "DaemonSet", "R
 
 type policyKey struct{ o *source.Object }
 
-// policyOf is decodePolicy once per run: several checks read each policy.
-func policyOf(env *check.Env, o *source.Object) (*networkingv1.NetworkPolicy, bool) {
-	np := env.Memo(policyKey{o}, func() any {
-		np, _ := decodePolicy(o)
-		return np
-	}).(*networkingv1.NetworkPolicy)
-	return np, np != nil
+type decoded struct {
+	np  *networkingv1.NetworkPolicy
+	err error
 }
 
-// decodePolicy reads o as a NetworkPolicy; ok is false for anything else.
-func decodePolicy(o *source.Object) (*networkingv1.NetworkPolicy, bool) {
+// decodedPolicy decodes the NetworkPolicy o once per run: several checks
+// and the NetworkPolicy model read each policy.
+func decodedPolicy(env *check.Env, o *source.Object) decoded {
+	return env.Memo(policyKey{o}, func() any {
+		np, err := netpol.DecodePolicy(o)
+		return decoded{np, err}
+	}).(decoded)
+}
+
+// policyOf returns o decoded as a NetworkPolicy; ok is false for anything
+// else, and for a policy that does not decode.
+func policyOf(env *check.Env, o *source.Object) (np *networkingv1.NetworkPolicy, ok bool) {
 	if o.Kind() != "NetworkPolicy" || o.Group() != networkingv1.GroupName {
 		return nil, false
 	}
-	var np networkingv1.NetworkPolicy
-	if typed.FromUnstructured(o.Body, &np) != nil {
-		return nil, false
-	}
-	return &np, true
+	d := decodedPolicy(env, o)
+	return d.np, d.err == nil
 }
 
 type policiesKey struct{}
