@@ -245,6 +245,62 @@ rules: [{apiGroups: [apps], resources: [deployments], verbs: [get]}]
 	}
 }
 
+// TestSharedRoleDecoder: the world reads each role through the decoder it
+// is given, once, and aggregation leaves what it returned as it was: the
+// check engine hands the world the roles its checks read.
+func TestSharedRoleDecoder(t *testing.T) {
+	res := source.ParseBytes("world.yaml", []byte(`
+apiVersion: rbac.authorization.k8s.io/v1
+kind: ClusterRole
+metadata: {name: top}
+aggregationRule: {clusterRoleSelectors: [{matchLabels: {level: top}}]}
+rules: [{apiGroups: [""], resources: [pods], verbs: [list]}]
+---
+apiVersion: rbac.authorization.k8s.io/v1
+kind: ClusterRole
+metadata: {name: leaf, labels: {level: top}}
+rules: [{apiGroups: [apps], resources: [deployments], verbs: [get]}]
+---
+apiVersion: rbac.authorization.k8s.io/v1
+kind: Role
+metadata: {name: local, namespace: shop}
+aggregationRule: {clusterRoleSelectors: [{matchLabels: {level: top}}]}
+rules: [{apiGroups: [""], resources: [secrets], verbs: [get]}]
+`))
+	calls := map[*source.Object]int{}
+	decoded := map[*source.Object]*rbacv1.ClusterRole{}
+	w := Build(res.Objects, Options{DecodeRole: func(o *source.Object) (*rbacv1.ClusterRole, error) {
+		calls[o]++
+		r, err := DecodeRole(o)
+		decoded[o] = r
+		return r, err
+	}})
+	for _, o := range res.Objects {
+		if calls[o] != 1 {
+			t.Errorf("%s decoded %d times, want once", o, calls[o])
+		}
+	}
+	top := w.Role(RoleRef{Kind: "ClusterRole", Name: "top"})
+	if top == nil || len(top.Rules) != 1 || top.Rules[0].Resources[0] != "deployments" {
+		t.Fatalf("aggregated rules: %+v", top)
+	}
+	if own := top.OwnRules(); len(own) != 1 || own[0].Resources[0] != "pods" {
+		t.Errorf("own rules of top: %+v", own)
+	}
+	if r := decoded[res.Objects[0]]; len(r.Rules) != 1 || r.Rules[0].Resources[0] != "pods" || r.AggregationRule == nil {
+		t.Errorf("aggregation changed the decoded role: %+v", r)
+	}
+	// A Role cannot aggregate: the world ignores its aggregationRule and
+	// keeps its own rules, and the decoded value keeps the rule it read.
+	local := w.Role(RoleRef{Kind: "Role", Namespace: "shop", Name: "local"})
+	if local == nil || len(local.Rules) != 1 || local.Rules[0].Resources[0] != "secrets" {
+		t.Errorf("role: %+v", local)
+	}
+	if decoded[res.Objects[2]].AggregationRule == nil {
+		t.Error("the world changed a decoded Role's aggregationRule")
+	}
+}
+
 func TestCan(t *testing.T) {
 	w, _ := world(t, sample)
 	alice := Subject{Kind: "User", Name: "alice"}

@@ -122,6 +122,23 @@ type Options struct {
 	// admin, edit, view, system:*) that are otherwise known even when the
 	// input does not contain them.
 	NoDefaults bool
+	// DecodeRole reads the Roles and ClusterRoles; nil means DecodeRole.
+	DecodeRole RoleDecoder
+}
+
+// A RoleDecoder reads a Role or ClusterRole object into its typed form (a
+// Role's fields are a subset of a ClusterRole's). The world only reads
+// what it returns, so a caller that decodes roles for its own use too (the
+// check engine, once per run) can share them.
+type RoleDecoder func(o *source.Object) (*rbacv1.ClusterRole, error)
+
+// DecodeRole is the RoleDecoder Build uses unless told otherwise.
+func DecodeRole(o *source.Object) (*rbacv1.ClusterRole, error) {
+	var r rbacv1.ClusterRole
+	if err := typed.FromUnstructured(o.Body, &r); err != nil {
+		return nil, fmt.Errorf("cannot read %s: %v", o, err)
+	}
+	return &r, nil
 }
 
 // Build reads the RBAC objects, ServiceAccounts, Namespaces and
@@ -134,11 +151,15 @@ func Build(objs []*source.Object, opts Options) *World {
 		serviceAccounts: map[[2]string]*ServiceAccount{},
 		namespaces:      map[string]bool{},
 	}
+	decode := opts.DecodeRole
+	if decode == nil {
+		decode = DecodeRole
+	}
 	var crds []*source.Object
 	for _, o := range objs {
 		switch o.Group() + "/" + o.Kind() {
 		case rbacv1.GroupName + "/Role", rbacv1.GroupName + "/ClusterRole":
-			w.addRole(o)
+			w.addRole(o, decode)
 		case rbacv1.GroupName + "/RoleBinding", rbacv1.GroupName + "/ClusterRoleBinding":
 			w.addBinding(o)
 		case "/ServiceAccount":
@@ -201,28 +222,36 @@ var aggregatedDefaults = sync.OnceValue(func() map[RoleRef]*Role {
 // builtinCatalog is the resource catalogue without CRDs, built once.
 var builtinCatalog = sync.OnceValue(func() *ResourceCatalog { return newResourceCatalog(nil) })
 
-func (w *World) addRole(o *source.Object) {
-	r, err := RoleFromObject(o)
+func (w *World) addRole(o *source.Object, decode RoleDecoder) {
+	r, err := decode(o)
 	if err != nil {
 		w.Problems = append(w.Problems, Problem{Object: o, Message: err.Error()})
 		return
 	}
-	w.roles[r.RoleRef] = r
+	role := NewRole(o, r)
+	w.roles[role.RoleRef] = role
 }
 
 // RoleFromObject reads a Role or ClusterRole on its own: its effective
 // rules are its own (aggregation needs the world).
 func RoleFromObject(o *source.Object) (*Role, error) {
-	var r rbacv1.ClusterRole // a Role's fields are a subset
-	if err := typed.FromUnstructured(o.Body, &r); err != nil {
-		return nil, fmt.Errorf("cannot read %s: %v", o, err)
+	r, err := DecodeRole(o)
+	if err != nil {
+		return nil, err
 	}
+	return NewRole(o, r), nil
+}
+
+// NewRole is the role o holds, decoded as r, which it reads and does not
+// change: its effective rules are its own until the world aggregates it.
+func NewRole(o *source.Object, r *rbacv1.ClusterRole) *Role {
 	ref := RoleRef{Kind: o.Kind(), Name: r.Name}
+	aggregation := r.AggregationRule
 	if ref.Kind == "Role" {
 		ref.Namespace = r.Namespace
-		r.AggregationRule = nil
+		aggregation = nil
 	}
-	return &Role{RoleRef: ref, Rules: r.Rules, ownRules: r.Rules, Object: o, labels: r.Labels, aggregation: r.AggregationRule}, nil
+	return &Role{RoleRef: ref, Rules: r.Rules, ownRules: r.Rules, Object: o, labels: r.Labels, aggregation: aggregation}
 }
 
 func (w *World) addBinding(o *source.Object) {

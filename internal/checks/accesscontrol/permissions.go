@@ -188,13 +188,16 @@ func reportableRole(env *check.Env, o *source.Object) *rbac.Role {
 	if o.Group() != rbacv1.GroupName {
 		return nil
 	}
-	// Thirteen checks read each role: decode it once per run.
+	// Thirteen checks read each role: make it once per run.
 	return env.Memo(roleKey{o}, func() any {
-		r, err := rbac.RoleFromObject(o)
-		if err != nil || r.Bootstrap() {
+		r, err := decodedRole(env, o)
+		if err != nil {
 			return (*rbac.Role)(nil)
 		}
-		return r
+		if role := rbac.NewRole(o, r); !role.Bootstrap() {
+			return role
+		}
+		return (*rbac.Role)(nil)
 	}).(*rbac.Role)
 }
 
