@@ -21,8 +21,10 @@ import (
 // object so findings can point at the exact field.
 type Pod struct {
 	Object *source.Object
-	// Meta is the pod's metadata: the template's for controllers, the
-	// object's own for a Pod.
+	// Meta is the pod's labels and annotations (all of its metadata that
+	// pod checks and Pod Security read): the template's for controllers,
+	// the object's own for a Pod. Pods with the same labels and
+	// annotations may share one value.
 	Meta *metav1.ObjectMeta
 	Spec *corev1.PodSpec
 	// MetaPath and SpecPath are the dotted paths of the pod metadata and
@@ -125,16 +127,15 @@ func decodePod(o *source.Object, tmpl map[string]any, prefix []string, shared *s
 	}
 	p.containers = containerRefs(p.Spec, p.SpecPath)
 	md, _ := tmpl["metadata"].(map[string]any)
-	switch {
-	case md == nil:
-		p.Meta = &metav1.ObjectMeta{}
-	default:
-		if p.Meta, ok = shared.metas.get(md); !ok {
-			p.Meta = &metav1.ObjectMeta{}
-			if err := typed.FromUnstructured(md, p.Meta); err != nil {
-				return nil, fmt.Errorf("%s: %s: %w", o, p.MetaPath, explainDecodeError(md, &metav1.ObjectMeta{}, err))
-			}
-			shared.metas.keep(md, p.Meta)
+	key, shareable := podMetaKeyOf(md)
+	if p.Meta, ok = shared.metas[key]; !ok || !shareable {
+		var pm podMetadata
+		if err := typed.FromUnstructured(md, &pm); err != nil {
+			return nil, fmt.Errorf("%s: %s: %w", o, p.MetaPath, explainDecodeError(md, &podMetadata{}, err))
+		}
+		p.Meta = &metav1.ObjectMeta{Labels: pm.Labels, Annotations: pm.Annotations}
+		if shareable && shared.metas != nil && len(shared.metas) < maxSharedViews {
+			shared.metas[key] = p.Meta
 		}
 	}
 	return p, nil
@@ -150,11 +151,47 @@ func decodePod(o *source.Object, tmpl map[string]any, prefix []string, shared *s
 type sharedViews struct {
 	resources *resourceLists
 	specs     viewsByMap[corev1.PodSpec]
-	metas     viewsByMap[metav1.ObjectMeta]
+	metas     map[podMetaKey]*metav1.ObjectMeta
 }
 
 func newSharedViews() *sharedViews {
-	return &sharedViews{resources: newResourceLists(), specs: viewsByMap[corev1.PodSpec]{}, metas: viewsByMap[metav1.ObjectMeta]{}}
+	return &sharedViews{resources: newResourceLists(), specs: viewsByMap[corev1.PodSpec]{}, metas: map[podMetaKey]*metav1.ObjectMeta{}}
+}
+
+// podMetadata is what a pod view decodes of a pod's metadata.
+type podMetadata struct {
+	Labels      map[string]string `json:"labels,omitempty"`
+	Annotations map[string]string `json:"annotations,omitempty"`
+}
+
+// podMetaKey identifies a pod's labels and annotations by the decoded maps
+// they were read from: the loader hands out one value for equal blocks, so
+// a Deployment's template, its ReplicaSet's and their pods have one key
+// (nil for a map the metadata leaves out).
+type podMetaKey struct{ labels, annotations unsafe.Pointer }
+
+// podMetaKeyOf returns the key of md's labels and annotations, and whether
+// it names them: not when either is there but not a map (which decoding
+// reports).
+func podMetaKeyOf(md map[string]any) (podMetaKey, bool) {
+	labels, ok := mapIdentity(md["labels"])
+	annotations, ok2 := mapIdentity(md["annotations"])
+	return podMetaKey{labels, annotations}, ok && ok2
+}
+
+// mapIdentity returns the identity of the decoded map v, nil for nil, and
+// false for anything else.
+func mapIdentity(v any) (unsafe.Pointer, bool) {
+	switch m := v.(type) {
+	case nil:
+		return nil, true
+	case map[string]any:
+		if len(m) == 0 {
+			return nil, true
+		}
+		return reflect.ValueOf(m).UnsafePointer(), true
+	}
+	return nil, false
 }
 
 // viewsByMap holds typed views by the identity of the decoded map they

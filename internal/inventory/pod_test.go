@@ -1,6 +1,8 @@
 package inventory
 
 import (
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 
@@ -112,5 +114,70 @@ func TestInventoryIndex(t *testing.T) {
 	}
 	if _, ok := inv.Get(Key{Group: "rbac.authorization.k8s.io", Kind: "Role", Namespace: "n", Name: "r"}); !ok {
 		t.Error("Get by group/kind/namespace/name")
+	}
+}
+
+// TestPodMetadataShared: a Deployment's template, its ReplicaSet's and its
+// pods with the same labels and annotations share one metadata view, which
+// holds them; different annotations get their own; a label that is not a
+// string is still a decode error naming the field.
+func TestPodMetadataShared(t *testing.T) {
+	const labels = "{app: web, tier: backend}"
+	spec := "spec: {containers: [{name: c, image: x}]}"
+	// Loaded from a file, as a scan loads it: the loader shares equal
+	// blocks (ParseBytes does not).
+	path := filepath.Join(t.TempDir(), "web.yaml")
+	if err := os.WriteFile(path, []byte(`apiVersion: apps/v1
+kind: Deployment
+metadata:
+  name: web
+  labels: `+labels+`
+spec:
+  template:
+    metadata:
+      labels: `+labels+`
+    `+spec+`
+---
+apiVersion: v1
+kind: Pod
+metadata:
+  name: web-1
+  namespace: shop
+  labels: `+labels+`
+  ownerReferences: [{kind: ReplicaSet, name: web-5d8f, uid: u}]
+`+spec+`
+---
+apiVersion: v1
+kind: Pod
+metadata:
+  name: web-2
+  labels: `+labels+`
+  annotations: {container.apparmor.security.beta.kubernetes.io/c: unconfined}
+`+spec+`
+`), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	res := source.Load(t.Context(), source.Options{MaxFileSize: 1 << 20}, path)
+	if len(res.Errors) != 0 || len(res.Objects) != 3 {
+		t.Fatalf("load: %d objects, errors %v", len(res.Objects), res.Errors)
+	}
+	inv := Build(res.Objects)
+	if len(inv.PodErrors()) != 0 {
+		t.Fatal(inv.PodErrors())
+	}
+	deployment, pod, annotated := inv.Pod(res.Objects[0]), inv.Pod(res.Objects[1]), inv.Pod(res.Objects[2])
+	if deployment.Meta != pod.Meta {
+		t.Error("a template and a pod with the same labels have two metadata views")
+	}
+	if got := pod.Meta.Labels; len(got) != 2 || got["app"] != "web" || got["tier"] != "backend" {
+		t.Errorf("labels %v", got)
+	}
+	if annotated.Meta == pod.Meta || annotated.Meta.Annotations["container.apparmor.security.beta.kubernetes.io/c"] != "unconfined" || annotated.Meta.Labels["app"] != "web" {
+		t.Errorf("annotated pod's metadata: %+v", annotated.Meta)
+	}
+
+	bad := load(t, "apiVersion: v1\nkind: Pod\nmetadata: {name: p, labels: {app: [web]}}\n"+spec+"\n")
+	if _, err := PodOf(bad); err == nil || !strings.Contains(err.Error(), "metadata") || !strings.Contains(err.Error(), "labels") {
+		t.Errorf("a list as a label value: error %v", err)
 	}
 }
