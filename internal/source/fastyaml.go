@@ -46,6 +46,8 @@ type fastParser struct {
 	rewritten []int
 	// fields indexes the lines of each document's fields.
 	fields fieldIndexer
+	// keyText is blockKey's scratch.
+	keyText []byte
 }
 
 // fastDecode decodes one document chunk. It returns the value (nil for an
@@ -62,7 +64,7 @@ func (p *fastParser) decode(chunk []byte) (any, int, error) {
 	if !fastSafeBytes(chunk) {
 		return nil, 0, errFallback
 	}
-	*p = fastParser{lines: p.lines[:0], finalNewline: len(chunk) > 0 && chunk[len(chunk)-1] == '\n', chunk: chunk, shared: p.shared, rewritten: p.rewritten[:0], fields: p.fields}
+	*p = fastParser{lines: p.lines[:0], finalNewline: len(chunk) > 0 && chunk[len(chunk)-1] == '\n', chunk: chunk, shared: p.shared, rewritten: p.rewritten[:0], fields: p.fields, keyText: p.keyText}
 	if err := p.split(chunk); err != nil {
 		return nil, 0, err
 	}

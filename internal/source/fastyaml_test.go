@@ -174,7 +174,26 @@ func FuzzFastPathAgrees(f *testing.F) {
 		p := &fastParser{shared: newSubtrees()}
 		agreeWith(t, p, "fuzz, shared blocks", data)
 		agreeWith(t, p, "fuzz, shared blocks again", data)
+		// The same blocks deeper: blocks are known by their text
+		// relative to their indentation, so these hit the table.
+		for _, n := range []int{2, 5} {
+			agreeWith(t, p, "fuzz, shared blocks indented", indentUnder(data, n))
+		}
 	})
+}
+
+// indentUnder puts doc under a key, every line indented by n spaces
+// (empty lines stay empty).
+func indentUnder(doc []byte, n int) []byte {
+	out := []byte("wrapper:\n")
+	pad := bytes.Repeat([]byte(" "), n)
+	for line := range bytes.Lines(doc) {
+		if len(line) > 0 && line[0] != '\n' {
+			out = append(out, pad...)
+		}
+		out = append(out, line...)
+	}
+	return out
 }
 
 // yamlItemLines is the reference for itemLines: the line yaml.v3 gives

@@ -133,6 +133,52 @@ func (s *subtrees) keep() {
 	s.entries++
 }
 
+// blockKey is how the table knows the block of lines p.pos to end, text,
+// at indentation ind: its text with the first ind columns of every line
+// taken off. Mappings, sequences and block scalars are read relative to
+// the indentation of the lines that hold them, so that text decodes to
+// the same value at any indentation, and equal blocks at different depths
+// share one value: a Deployment's labels and its template's, a template's
+// spec and a Pod's. ok is false when a line's first ind columns are not
+// all spaces and the line is not empty (a comment or a blank line
+// indented less than the block): such a block is not shared.
+func (p *fastParser) blockKey(ind, end int, text []byte) (textKey, bool) {
+	if ind == 0 {
+		return keyOf(text), true
+	}
+	key := p.keyText[:0]
+	for i := p.pos; i < end; i++ {
+		lineEnd := len(p.chunk)
+		if i+1 < len(p.lines) {
+			lineEnd = p.lines[i+1].off
+		}
+		line := p.chunk[p.lines[i].off:lineEnd]
+		switch {
+		case indentedBy(line, ind):
+			key = append(key, line[ind:]...)
+		case len(line) == 0 || line[0] == '\n' || line[0] == '\r' && len(line) == 2 && line[1] == '\n':
+			key = append(key, line...)
+		default:
+			return textKey{}, false
+		}
+	}
+	p.keyText = key
+	return keyOf(key), true
+}
+
+// indentedBy reports whether line starts with n spaces.
+func indentedBy(line []byte, n int) bool {
+	if len(line) < n {
+		return false
+	}
+	for _, c := range line[:n] {
+		if c != ' ' {
+			return false
+		}
+	}
+	return true
+}
+
 // sharedBlock is block(ind) through p.shared. The block is the lines from
 // the current one up to the next content line indented less than ind,
 // blank and comment lines included (a "|+" scalar keeps trailing blank
@@ -163,7 +209,10 @@ func (p *fastParser) sharedBlock(ind int) (any, error) {
 	if len(text) < subtreeMinBytes || len(text) > subtreeMaxBlock {
 		return p.block(ind)
 	}
-	key := keyOf(text)
+	key, ok := p.blockKey(ind, end, text)
+	if !ok {
+		return p.block(ind)
+	}
 	if sv, found := p.shared.values.get(key); found && p.depth+sv.depth <= fastMaxDepth {
 		p.pos = end
 		p.deepest = max(p.deepest, p.depth+sv.depth) // for an enclosing block's entry

@@ -74,6 +74,60 @@ func TestSharedBlocks(t *testing.T) {
 	}
 }
 
+// TestSharedBlocksAtAnyIndentation: a block is known by its text relative
+// to its indentation, so equal blocks at different depths decode to one
+// value, equal to yaml.v3's; a block with a line indented less than it
+// (a comment, spaces in a block scalar) is decoded on its own, and blocks
+// whose relative text differs are not confused.
+func TestSharedBlocksAtAnyIndentation(t *testing.T) {
+	spec := "containers:\n- name: web\n  image: registry.example.com/web:1.2\n  args:\n  - |\n    line one\n\n      indented\n"
+	under := func(n int, s string) string {
+		var b strings.Builder
+		for _, line := range strings.SplitAfter(s, "\n") {
+			if line != "\n" && line != "" {
+				b.WriteString(strings.Repeat(" ", n))
+			}
+			b.WriteString(line)
+		}
+		return b.String()
+	}
+	doc := "pod:\n  spec:\n" + under(4, spec) + "deployment:\n  spec:\n    template:\n      spec:\n" + under(8, spec)
+	p := &fastParser{shared: newSubtrees()}
+	if !agreeWith(t, p, "indented", []byte(doc)) {
+		t.Fatal("fell back")
+	}
+	v, _, _ := p.decode([]byte(doc))
+	m := v.(map[string]any)
+	podSpec := m["pod"].(map[string]any)["spec"]
+	templateSpec := m["deployment"].(map[string]any)["spec"].(map[string]any)["template"].(map[string]any)["spec"]
+	if !sameMap(podSpec, templateSpec) {
+		t.Error("equal blocks at indentations 4 and 8 were not shared")
+	}
+	// A Pod of its own (indentation 2) shares it too.
+	pod := "kind: Pod\nspec:\n" + under(2, spec)
+	if !agreeWith(t, p, "pod", []byte(pod)) {
+		t.Fatal("fell back")
+	}
+	v2, _, _ := p.decode([]byte(pod))
+	if !sameMap(v2.(map[string]any)["spec"], podSpec) {
+		t.Error("a block at indentation 2 did not share the one at 4")
+	}
+
+	// Lines indented less than the block: a comment, and a line of
+	// spaces inside a block scalar (content at one indentation, an
+	// empty line at another). Each is decoded, and agrees with yaml.v3.
+	for i, c := range []string{
+		"a:\n  x:\n    app: web-frontend-long-enough\n  # comment\n    more: 1\nb:\n  x:\n    app: web-frontend-long-enough\n    more: 1\n",
+		"a:\n  s:\n    k: |\n      one\n  \n      two\nb:\n  s:\n    k: |\n      one\n\n      two\nc:\n  k: |\n    one\n      \n    two\n",
+		"a:\n  s: |\n     x\n    y\nb:\n  s: |\n   x\n  y\n",
+		"a:\n  - k: |2\n       x\n      y\nb:\n    - k: |2\n         x\n        y\n",
+	} {
+		q := &fastParser{shared: newSubtrees()}
+		agreeWith(t, q, "case "+strconv.Itoa(i), []byte(c))
+		agreeWith(t, q, "case again "+strconv.Itoa(i), []byte(c))
+	}
+}
+
 // TestSharedBlocksKeepTheDepthLimit: a shared block handed out deeper than
 // the fast path goes falls back, as decoding it would.
 func TestSharedBlocksKeepTheDepthLimit(t *testing.T) {
