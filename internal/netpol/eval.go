@@ -7,13 +7,15 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	networkingv1 "k8s.io/api/networking/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/labels"
 	"k8s.io/apimachinery/pkg/util/intstr"
 )
 
 // validatePeers rejects what the API server's validation would: invalid
 // selectors and CIDRs, except outside their CIDR, endPort with a named or
-// missing port, or below port.
-func validatePeers(np *networkingv1.NetworkPolicy) error {
+// missing port, or below port. It keeps the selectors it parses in
+// parsed.
+func validatePeers(np *networkingv1.NetworkPolicy, parsed map[*metav1.LabelSelector]labels.Selector) error {
 	check := func(where string, peers []networkingv1.NetworkPolicyPeer, ports []networkingv1.NetworkPolicyPort, egress bool) error {
 		for i, peer := range peers {
 			if peer.PodSelector == nil && peer.NamespaceSelector == nil && peer.IPBlock == nil {
@@ -30,9 +32,11 @@ func validatePeers(np *networkingv1.NetworkPolicy) error {
 				if sel == nil {
 					continue
 				}
-				if _, err := metav1.LabelSelectorAsSelector(sel); err != nil {
+				parsedSel, err := metav1.LabelSelectorAsSelector(sel)
+				if err != nil {
 					return fmt.Errorf("%s peer %d: %w", where, i, err)
 				}
+				parsed[sel] = parsedSel
 			}
 			if b := peer.IPBlock; b != nil {
 				if peer.PodSelector != nil || peer.NamespaceSelector != nil {

@@ -94,13 +94,19 @@ func Build(objs []*source.Object) *Model { return FromInventory(inventory.Build(
 // its own use too (the check engine, once per run) can share them.
 type PolicyDecoder func(o *source.Object) (*networkingv1.NetworkPolicy, error)
 
-// DecodePolicy is the PolicyDecoder Build uses: o's body, decoded.
+// DecodePolicy is the PolicyDecoder Build uses: o's spec, decoded, with
+// its name and namespace (nothing reads the rest of its metadata).
 func DecodePolicy(o *source.Object) (*networkingv1.NetworkPolicy, error) {
-	var np networkingv1.NetworkPolicy
-	if err := typed.FromUnstructured(o.Body, &np); err != nil {
+	var body struct {
+		Spec networkingv1.NetworkPolicySpec `json:"spec"`
+	}
+	if err := typed.FromUnstructured(o.Body, &body); err != nil {
 		return nil, fmt.Errorf("NetworkPolicy %s: %w", o.Name(), err)
 	}
-	return &np, nil
+	np := &networkingv1.NetworkPolicy{Spec: body.Spec}
+	np.Name, _ = o.Metadata()["name"].(string)
+	np.Namespace = o.Namespace()
+	return np, nil
 }
 
 // FromInventory is Build on an inventory already built (the scan's), with
@@ -122,7 +128,7 @@ func FromInventory(inv *inventory.Inventory, decode PolicyDecoder) *Model {
 			set = labels.Merge(set, labels.Set{corev1.LabelMetadataName: o.Name()})
 			m.namespaces[o.Name()] = set
 		case o.Kind() == "NetworkPolicy" && o.Group() == networkingv1.GroupName:
-			p, err := newPolicy(o, decode)
+			p, err := newPolicy(o, decode, m.selectors)
 			if err == nil {
 				key := p.np.Namespace + "/" + p.np.Name
 				if seenPolicies[key] {
@@ -231,18 +237,10 @@ func (m *Model) addWorkload(w *Workload) *Workload {
 	return w
 }
 
-// index parses every peer selector once and gives each workload the
-// policies that isolate it, so evaluating a pair looks at those alone.
+// index gives each workload the policies that isolate it, so evaluating a
+// pair looks at those alone. Every peer selector of a policy was parsed
+// when the policy was validated (newPolicy).
 func (m *Model) index() {
-	for _, p := range m.policies {
-		for _, peer := range append(rulePeers(p.np, true), rulePeers(p.np, false)...) {
-			for _, sel := range []*metav1.LabelSelector{peer.PodSelector, peer.NamespaceSelector} {
-				if sel != nil {
-					m.selectors[sel], _ = metav1.LabelSelectorAsSelector(sel)
-				}
-			}
-		}
-	}
 	byNS := map[string][]*policy{}
 	for _, p := range m.policies {
 		byNS[p.np.Namespace] = append(byNS[p.np.Namespace], p)
@@ -329,7 +327,9 @@ func (m *Model) checkReplicaLabels() {
 	}
 }
 
-func newPolicy(o *source.Object, decode PolicyDecoder) (*policy, error) {
+// newPolicy reads the NetworkPolicy o through decode, keeping the peer
+// selectors it parses in selectors.
+func newPolicy(o *source.Object, decode PolicyDecoder, selectors map[*metav1.LabelSelector]labels.Selector) (*policy, error) {
 	np, err := decode(o)
 	if err != nil {
 		return nil, err
@@ -361,7 +361,7 @@ func newPolicy(o *source.Object, decode PolicyDecoder) (*policy, error) {
 			return nil, fmt.Errorf("NetworkPolicy %s/%s: unknown policyType %q", np.Namespace, np.Name, t)
 		}
 	}
-	if err := validatePeers(np); err != nil {
+	if err := validatePeers(np, selectors); err != nil {
 		return nil, fmt.Errorf("NetworkPolicy %s/%s: %w", np.Namespace, np.Name, err)
 	}
 	return p, nil
