@@ -137,10 +137,8 @@ func (in interner) node(s Subject) Node {
 // pods' serviceAccountName, token Secrets) and every namespace's default
 // service account, with the edges their permissions allow.
 func (w *World) Escalation(objs []*source.Object) *Graph {
-	g := &Graph{w: w, edges: map[Node][]Edge{}}
-	in := interner{}
 	facts := collectFacts(w, objs)
-	subjects := map[Subject]bool{}
+	subjects := make(map[Subject]bool, len(w.bindings))
 	for _, b := range w.bindings {
 		for _, s := range b.Subjects {
 			if subj, ok := subjectOf(s, b.Namespace); ok {
@@ -153,6 +151,10 @@ func (w *World) Escalation(objs []*source.Object) *Graph {
 			subjects[Subject{Kind: rbacv1.ServiceAccountKind, Namespace: ns, Name: name}] = true
 		}
 	}
+	// Sized up front: at scale, growing these was most of what building
+	// the graph allocated.
+	g := &Graph{w: w, edges: make(map[Node][]Edge, len(subjects)+2*len(facts.accounts)), subjects: make([]Subject, 0, len(subjects))}
+	in := make(interner, len(subjects))
 	for s := range subjects {
 		g.subjects = append(g.subjects, s)
 	}
@@ -163,14 +165,18 @@ func (w *World) Escalation(objs []*source.Object) *Graph {
 	}
 	for ns := range facts.accounts {
 		from := Node{Kind: NodeNamespaceAccounts, Namespace: ns}
+		edges := make([]Edge, 0, len(facts.accounts[ns]))
 		for _, name := range facts.accounts[ns] {
 			to := in.node(Subject{Kind: rbacv1.ServiceAccountKind, Namespace: ns, Name: name})
-			g.edges[from] = append(g.edges[from], Edge{From: from, To: to, Technique: TechCreateWorkload, Detail: "run a pod as " + to.String()})
+			edges = append(edges, Edge{From: from, To: to, Technique: TechCreateWorkload, Detail: "run a pod as " + to.String()})
+		}
+		if len(edges) > 0 {
+			g.edges[from] = edges
 		}
 		admin := Node{Kind: NodeNamespaceAdmin, Namespace: ns}
 		g.edges[admin] = []Edge{{From: admin, To: from, Technique: TechNamespaceAdmin, Detail: "create pods in " + ns}}
 	}
-	g.byValue = map[Subject]Node{}
+	g.byValue = make(map[Subject]Node, len(in))
 	for s, p := range in {
 		g.byValue[s] = Node{Kind: NodeSubject, Subject: p}
 	}

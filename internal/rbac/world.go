@@ -255,14 +255,20 @@ func NewRole(o *source.Object, r *rbacv1.ClusterRole) *Role {
 }
 
 func (w *World) addBinding(o *source.Object) {
-	var b rbacv1.RoleBinding // the same fields as a ClusterRoleBinding
+	// What a RoleBinding and a ClusterRoleBinding hold besides metadata,
+	// of which only the name and namespace are read.
+	var b struct {
+		Subjects []rbacv1.Subject `json:"subjects,omitempty"`
+		RoleRef  rbacv1.RoleRef   `json:"roleRef"`
+	}
 	if err := typed.FromUnstructured(o.Body, &b); err != nil {
 		w.Problems = append(w.Problems, Problem{Object: o, Message: fmt.Sprintf("cannot read %s: %v", o, err)})
 		return
 	}
-	binding := &Binding{Kind: o.Kind(), Name: b.Name, Subjects: b.Subjects, Object: o}
+	binding := &Binding{Kind: o.Kind(), Subjects: b.Subjects, Object: o}
+	binding.Name, _ = o.Metadata()["name"].(string)
 	if binding.Kind == "RoleBinding" {
-		binding.Namespace = b.Namespace
+		binding.Namespace = o.Namespace()
 	}
 	binding.RoleRef = RoleRef{Kind: b.RoleRef.Kind, Name: b.RoleRef.Name}
 	if b.RoleRef.Kind == "Role" {
