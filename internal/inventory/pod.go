@@ -118,7 +118,7 @@ func decodePod(o *source.Object, tmpl map[string]any, prefix []string, shared *s
 	var ok bool
 	if p.Spec, ok = shared.specs.get(spec); !ok {
 		p.Spec = &corev1.PodSpec{}
-		if err := typed.FromUnstructured(spec, p.Spec); err != nil {
+		if err := shared.maps.FromUnstructured(spec, p.Spec); err != nil {
 			return nil, fmt.Errorf("%s: %s: %w", o, p.SpecPath, explainDecodeError(spec, &corev1.PodSpec{}, err))
 		}
 		shared.resources.shareContainers(spec, p.Spec)
@@ -130,7 +130,7 @@ func decodePod(o *source.Object, tmpl map[string]any, prefix []string, shared *s
 	key, shareable := podMetaKeyOf(md)
 	if p.Meta, ok = shared.metas[key]; !ok || !shareable {
 		var pm podMetadata
-		if err := typed.FromUnstructured(md, &pm); err != nil {
+		if err := shared.maps.FromUnstructured(md, &pm); err != nil {
 			return nil, fmt.Errorf("%s: %s: %w", o, p.MetaPath, explainDecodeError(md, &podMetadata{}, err))
 		}
 		p.Meta = &metav1.ObjectMeta{Labels: pm.Labels, Annotations: pm.Annotations}
@@ -142,20 +142,23 @@ func decodePod(o *source.Object, tmpl map[string]any, prefix []string, shared *s
 }
 
 // sharedViews is what one decoding worker shares between the pod views it
-// decodes: equal container resource lists, and the typed spec and metadata
-// of a template that is the very same decoded value as one decoded before.
-// The loader hands out one value for equal nested blocks, as when a
+// decodes: the maps decoded from one source map, equal container resource
+// lists, and the typed spec and metadata of a template that is the very
+// same decoded value as one decoded before. The loader hands out one value for equal nested blocks, as when a
 // ReplicaSet carries its Deployment's template or a Deployment's pods its
 // spec; views are read-only, so those objects can share one typed spec.
 // The zero value shares nothing.
 type sharedViews struct {
+	// maps shares the Go maps decoded from one decoded map (labels,
+	// resource lists, node selectors) between views.
+	maps      *typed.MapCache
 	resources *resourceLists
 	specs     viewsByMap[corev1.PodSpec]
 	metas     map[podMetaKey]*metav1.ObjectMeta
 }
 
 func newSharedViews() *sharedViews {
-	return &sharedViews{resources: newResourceLists(), specs: viewsByMap[corev1.PodSpec]{}, metas: map[podMetaKey]*metav1.ObjectMeta{}}
+	return &sharedViews{maps: typed.NewMapCache(), resources: newResourceLists(), specs: viewsByMap[corev1.PodSpec]{}, metas: map[podMetaKey]*metav1.ObjectMeta{}}
 }
 
 // podMetadata is what a pod view decodes of a pod's metadata.

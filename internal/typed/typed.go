@@ -24,6 +24,7 @@ import (
 	"strings"
 	"sync"
 	"unicode/utf8"
+	"unsafe"
 
 	"k8s.io/apimachinery/pkg/util/intstr"
 	"sigs.k8s.io/structured-merge-diff/v6/value"
@@ -39,7 +40,39 @@ func FromUnstructured(in map[string]any, out any) error {
 	if in == nil {
 		return nil
 	}
-	return decode(in, dv.Elem())
+	return decode(in, dv.Elem(), nil)
+}
+
+// A MapCache shares the Go maps that decodes through it make: a source
+// map decoded before (the very same map[string]any, as the loader hands
+// out one value for equal blocks) into a map of the same type gives that
+// map again. Callers treat what they decode through it as read-only. A
+// nil *MapCache shares nothing. It is not safe for concurrent use.
+type MapCache struct {
+	maps map[mapKey]reflect.Value
+}
+
+type mapKey struct {
+	source unsafe.Pointer
+	typ    reflect.Type
+}
+
+// maxCachedMaps bounds a cache: later maps are decoded, not kept.
+const maxCachedMaps = 1 << 14
+
+// NewMapCache returns an empty cache.
+func NewMapCache() *MapCache { return &MapCache{maps: map[mapKey]reflect.Value{}} }
+
+// FromUnstructured is the function FromUnstructured, sharing maps through c.
+func (c *MapCache) FromUnstructured(in map[string]any, out any) error {
+	dv := reflect.ValueOf(out)
+	if dv.Kind() != reflect.Pointer || dv.IsNil() {
+		return fmt.Errorf("FromUnstructured needs a non-nil pointer, got %T", out)
+	}
+	if in == nil {
+		return nil
+	}
+	return decode(in, dv.Elem(), c)
 }
 
 // plan is what decoding into one destination type needs, computed once.
@@ -109,7 +142,7 @@ func jsonName(f reflect.StructField) (name string, inline bool) {
 }
 
 // decode converts sv (non-nil) into dv.
-func decode(sv any, dv reflect.Value) error {
+func decode(sv any, dv reflect.Value, c *MapCache) error {
 	dt := dv.Type()
 	switch k := dt.Kind(); k {
 	case reflect.Map, reflect.Slice, reflect.Pointer, reflect.Struct, reflect.Interface:
@@ -131,14 +164,14 @@ func decode(sv any, dv reflect.Value) error {
 		if !ok {
 			return fmt.Errorf("cannot restore struct from: %v", reflect.TypeOf(sv).Kind())
 		}
-		return structFrom(m, dv, p)
+		return structFrom(m, dv, p, c)
 	case reflect.Pointer:
 		dv.Set(reflect.New(dt.Elem()))
-		return decode(sv, dv.Elem())
+		return decode(sv, dv.Elem(), c)
 	case reflect.Slice:
-		return sliceFrom(sv, dv)
+		return sliceFrom(sv, dv, c)
 	case reflect.Map:
-		return mapFrom(sv, dv)
+		return mapFrom(sv, dv, c)
 	case reflect.Interface:
 		dv.Set(reflect.ValueOf(sv))
 		return nil
@@ -233,9 +266,9 @@ func isInt(k reflect.Kind) bool { return k >= reflect.Int && k <= reflect.Int64 
 
 func isUint(k reflect.Kind) bool { return k >= reflect.Uint && k <= reflect.Uint64 }
 
-func structFrom(m map[string]any, dv reflect.Value, p *plan) error {
+func structFrom(m map[string]any, dv reflect.Value, p *plan, c *MapCache) error {
 	for _, index := range p.fields[""] {
-		if err := decode(m, fieldAt(dv, index)); err != nil {
+		if err := decode(m, fieldAt(dv, index), c); err != nil {
 			return err
 		}
 	}
@@ -244,7 +277,7 @@ func structFrom(m map[string]any, dv reflect.Value, p *plan) error {
 			continue // apimachinery leaves the field at its zero value
 		}
 		for _, index := range p.fields[name] {
-			if err := decode(v, fieldAt(dv, index)); err != nil {
+			if err := decode(v, fieldAt(dv, index), c); err != nil {
 				return err
 			}
 		}
@@ -266,7 +299,7 @@ func fieldAt(dv reflect.Value, index []int) reflect.Value {
 	return dv
 }
 
-func sliceFrom(sv any, dv reflect.Value) error {
+func sliceFrom(sv any, dv reflect.Value, c *MapCache) error {
 	dt := dv.Type()
 	if s, ok := sv.(string); ok && dt.Elem().Kind() == reflect.Uint8 {
 		// []byte from base64 text, as encoding/json reads it.
@@ -297,7 +330,7 @@ func sliceFrom(sv any, dv reflect.Value) error {
 		if item == nil {
 			continue
 		}
-		if err := decode(item, out.Index(i)); err != nil {
+		if err := decode(item, out.Index(i), c); err != nil {
 			return err
 		}
 	}
@@ -307,7 +340,7 @@ func sliceFrom(sv any, dv reflect.Value) error {
 
 var stringMap = reflect.TypeFor[map[string]string]()
 
-func mapFrom(sv any, dv reflect.Value) error {
+func mapFrom(sv any, dv reflect.Value, c *MapCache) error {
 	dt := dv.Type()
 	m, ok := sv.(map[string]any)
 	if !ok {
@@ -317,6 +350,20 @@ func mapFrom(sv any, dv reflect.Value) error {
 		return fmt.Errorf("cannot copy map with non-assignable keys: string %v", dt.Key())
 	}
 	if m == nil {
+		return nil
+	}
+	if c != nil && len(m) > 0 {
+		key := mapKey{reflect.ValueOf(m).UnsafePointer(), dt}
+		if out, ok := c.maps[key]; ok {
+			dv.Set(out)
+			return nil
+		}
+		if err := mapFrom(sv, dv, nil); err != nil {
+			return err
+		}
+		if len(c.maps) < maxCachedMaps {
+			c.maps[key] = reflect.ValueOf(dv.Interface()) // the map, not the field holding it
+		}
 		return nil
 	}
 	if dt == stringMap {
@@ -330,7 +377,7 @@ func mapFrom(sv any, dv reflect.Value) error {
 				out[k] = v
 			default:
 				ev := reflect.New(dt.Elem()).Elem()
-				if err := decode(v, ev); err != nil {
+				if err := decode(v, ev, c); err != nil {
 					return err
 				}
 				out[k] = ev.String()
@@ -345,7 +392,7 @@ func mapFrom(sv any, dv reflect.Value) error {
 	for k, v := range m {
 		ev.SetZero()
 		if v != nil {
-			if err := decode(v, ev); err != nil {
+			if err := decode(v, ev, c); err != nil {
 				return err
 			}
 		}

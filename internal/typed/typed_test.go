@@ -20,7 +20,8 @@ import (
 
 // agree decodes in into a new value of into's type both ways and fails t
 // when the answers differ: both errors or both values, and equal values.
-func agree(t testing.TB, name string, in map[string]any, into func() any) {
+// With a cache, it decodes through it too, and compares that as well.
+func agree(t testing.TB, name string, in map[string]any, into func() any, caches ...*MapCache) {
 	t.Helper()
 	want, got := into(), into()
 	wantErr := runtime.DefaultUnstructuredConverter.FromUnstructured(in, want)
@@ -30,6 +31,60 @@ func agree(t testing.TB, name string, in map[string]any, into func() any) {
 	}
 	if wantErr == nil && !reflect.DeepEqual(want, got) {
 		t.Fatalf("%s: decoded differently:\napimachinery: %#v\nours:         %#v", name, want, got)
+	}
+	for _, c := range caches {
+		cached := into()
+		if err := c.FromUnstructured(in, cached); (err == nil) != (wantErr == nil) {
+			t.Fatalf("%s: apimachinery error %v, ours through a cache %v", name, wantErr, err)
+		} else if err == nil && !reflect.DeepEqual(want, cached) {
+			t.Fatalf("%s: decoded differently through a cache:\napimachinery: %#v\nours:         %#v", name, want, cached)
+		}
+	}
+}
+
+// TestMapCache: maps decoded from one source map through a cache are one
+// map; a different destination type or source map gets its own; a map
+// that does not decode is an error every time.
+func TestMapCache(t *testing.T) {
+	labels := map[string]any{"app": "web", "tier": "backend"}
+	resources := map[string]any{"cpu": "100m", "memory": "128Mi"}
+	c := NewMapCache()
+	var a, b metav1.ObjectMeta
+	if err := c.FromUnstructured(map[string]any{"name": "a", "labels": labels}, &a); err != nil {
+		t.Fatal(err)
+	}
+	if err := c.FromUnstructured(map[string]any{"name": "b", "labels": labels, "annotations": labels}, &b); err != nil {
+		t.Fatal(err)
+	}
+	if reflect.ValueOf(a.Labels).UnsafePointer() != reflect.ValueOf(b.Labels).UnsafePointer() {
+		t.Error("labels decoded from one map are two maps")
+	}
+	if a.Name != "a" || b.Name != "b" || b.Annotations["tier"] != "backend" {
+		t.Errorf("decoded %+v and %+v", a, b)
+	}
+	var r1, r2 corev1.ResourceRequirements
+	for _, r := range []*corev1.ResourceRequirements{&r1, &r2} {
+		if err := c.FromUnstructured(map[string]any{"limits": resources, "requests": resources}, r); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if reflect.ValueOf(r1.Limits).UnsafePointer() != reflect.ValueOf(r2.Requests).UnsafePointer() || r1.Limits.Cpu().MilliValue() != 100 {
+		t.Errorf("resource lists: %v and %v", r1.Limits, r2.Requests)
+	}
+	// The same source map into another type is decoded for that type.
+	var sel metav1.LabelSelector
+	if err := c.FromUnstructured(map[string]any{"matchLabels": resources}, &sel); err != nil || sel.MatchLabels["cpu"] != "100m" {
+		t.Errorf("matchLabels %v, %v", sel.MatchLabels, err)
+	}
+	bad := map[string]any{"cpu": "lots"}
+	for range 2 {
+		if err := c.FromUnstructured(map[string]any{"limits": bad}, &corev1.ResourceRequirements{}); err == nil {
+			t.Error("an invalid quantity decoded")
+		}
+	}
+	var nilCache *MapCache
+	if err := nilCache.FromUnstructured(map[string]any{"labels": labels}, &a); err != nil || a.Labels["app"] != "web" {
+		t.Errorf("a nil cache: %v, %v", a.Labels, err)
 	}
 }
 
@@ -88,6 +143,9 @@ func TestAgreesOnCorpus(t *testing.T) {
 		t.Skipf("real-world corpus not found at %s (it lives in ../shared beside the repository)", corpus)
 	}
 	res := source.Load(context.Background(), source.Options{}, corpus)
+	// One cache for the whole corpus, as a decoding worker has: the
+	// loader shares equal blocks, so maps are handed out again.
+	cache := NewMapCache()
 	typedObjects, templates := 0, 0
 	for _, o := range res.Objects {
 		gvk := schema.FromAPIVersionAndKind(o.APIVersion(), o.Kind())
@@ -98,11 +156,11 @@ func TestAgreesOnCorpus(t *testing.T) {
 			newObj = func() any { return &apiextensionsv1.CustomResourceDefinition{} }
 		}
 		if newObj != nil {
-			agree(t, o.String(), o.Body, newObj)
+			agree(t, o.String(), o.Body, newObj, cache)
 			typedObjects++
 		}
 		for _, tmpl := range templateSpecs(o.Body) {
-			agree(t, o.String()+" pod template", tmpl, func() any { return &corev1.PodSpec{} })
+			agree(t, o.String()+" pod template", tmpl, func() any { return &corev1.PodSpec{} }, cache)
 			templates++
 		}
 	}
@@ -142,10 +200,11 @@ func FuzzAgrees(f *testing.F) {
 		f.Add([]byte(s))
 	}
 	f.Fuzz(func(t *testing.T, data []byte) {
+		cache := NewMapCache()
 		for _, o := range source.ParseBytes("fuzz", data).Objects {
-			agree(t, "pod", o.Body, func() any { return &corev1.Pod{} })
+			agree(t, "pod", o.Body, func() any { return &corev1.Pod{} }, cache)
 			if spec, ok := o.Body["spec"].(map[string]any); ok {
-				agree(t, "spec", spec, func() any { return &corev1.PodSpec{} })
+				agree(t, "spec", spec, func() any { return &corev1.PodSpec{} }, cache)
 			}
 		}
 	})
