@@ -17,9 +17,12 @@ import (
 // a hand edit changed it. It returns the objects kept and how many were
 // dropped.
 func CollapseOwned(objs []*source.Object) ([]*source.Object, int) {
-	byUID := make(map[string]*source.Object, len(objs))
+	var byUID map[string]*source.Object // made at the first uid: manifests have none
 	for _, o := range objs {
 		if uid, _ := o.Metadata()["uid"].(string); uid != "" {
+			if byUID == nil {
+				byUID = make(map[string]*source.Object, len(objs))
+			}
 			byUID[uid] = o
 		}
 	}
