@@ -181,3 +181,46 @@ metadata:
 		t.Errorf("a list as a label value: error %v", err)
 	}
 }
+
+// TestKeyIndexCollisions: with every key hashing alike, the index still
+// finds each object, and the last one loaded for a repeated key.
+func TestKeyIndexCollisions(t *testing.T) {
+	res := source.ParseBytes("t.yaml", []byte(`apiVersion: v1
+kind: ServiceAccount
+metadata: {name: a, namespace: n}
+---
+apiVersion: v1
+kind: ServiceAccount
+metadata: {name: b, namespace: n}
+---
+apiVersion: v1
+kind: ServiceAccount
+metadata: {name: a, namespace: n, labels: {second: "true"}}
+---
+apiVersion: rbac.authorization.k8s.io/v1
+kind: Role
+metadata: {name: a, namespace: n}
+`))
+	for name, hash := range map[string]func(Key) uint64{
+		"maphash":  nil,
+		"constant": func(Key) uint64 { return 7 },
+	} {
+		x := newKeyIndex(res.Objects, hash)
+		want := map[Key]*source.Object{
+			{Kind: "ServiceAccount", Namespace: "n", Name: "a"}:                           res.Objects[2],
+			{Kind: "ServiceAccount", Namespace: "n", Name: "b"}:                           res.Objects[1],
+			{Group: "rbac.authorization.k8s.io", Kind: "Role", Namespace: "n", Name: "a"}: res.Objects[3],
+		}
+		for k, o := range want {
+			if got, ok := x.get(k); !ok || got != o {
+				t.Errorf("%s: %v found %v", name, k, got)
+			}
+		}
+		if o, ok := x.get(Key{Kind: "ServiceAccount", Namespace: "m", Name: "a"}); ok {
+			t.Errorf("%s: found %v in the wrong namespace", name, o)
+		}
+	}
+	if o, ok := (keyIndex{}).get(Key{Kind: "ServiceAccount"}); ok {
+		t.Errorf("an empty index found %v", o)
+	}
+}
