@@ -376,7 +376,7 @@ func (p *fastParser) value(rest []byte, parent int, l fastLine, inMapping bool) 
 		// A comment ends a plain scalar: a deeper line after it is not a
 		// continuation.
 		if len(bytes.TrimRight(l.content, " ")) != len(stripComment(l.content)) {
-			v, err = plainBlock(rest)
+			v, err = p.plainBlock(rest)
 			break
 		}
 		return p.plainScalar(rest, parent)
@@ -399,7 +399,8 @@ func (p *fastParser) value(rest []byte, parent int, l fastLine, inMapping bool) 
 // line mean something else (a comment, ": ", an indicator at its start)
 // is left to yaml.v3.
 func (p *fastParser) plainScalar(first []byte, parent int) (any, error) {
-	if _, err := plainBlock(first); err != nil {
+	v, err := p.plainBlock(first)
+	if err != nil {
 		return nil, err
 	}
 	end := p.pos
@@ -417,7 +418,7 @@ func (p *fastParser) plainScalar(first []byte, parent int) (any, error) {
 		if p.deeperFollows(parent) {
 			return nil, errFallback // text after a comment inside the scalar
 		}
-		return plainBlock(first)
+		return v, nil
 	}
 	b := append([]byte(nil), first...)
 	breaks := 0
@@ -797,6 +798,32 @@ func singleQuoted(b []byte) (any, error) {
 	}
 	return string(bytes.ReplaceAll(in, []byte("''"), []byte("'"))), nil
 }
+
+// plainBlock is plainBlock(b) through p.shared: short scalars repeat
+// (apiVersions, kinds, namespaces, names an application's objects share),
+// and each decodes to a string and the interface value holding it.
+func (p *fastParser) plainBlock(b []byte) (any, error) {
+	if p.shared == nil || len(b) > scalarMaxBytes {
+		return plainBlock(b)
+	}
+	if v, ok := p.shared.scalars[string(b)]; ok {
+		return v, nil
+	}
+	v, err := plainBlock(b)
+	if err != nil {
+		return v, err
+	}
+	p.shared.keep()
+	if s, ok := v.(string); ok {
+		p.shared.scalars[s] = v
+	} else {
+		p.shared.scalars[string(b)] = v
+	}
+	return v, nil
+}
+
+// Plain scalars up to scalarMaxBytes long are shared.
+const scalarMaxBytes = 64
 
 // plainBlock decodes a plain scalar in block context.
 func plainBlock(b []byte) (any, error) {

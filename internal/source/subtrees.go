@@ -19,6 +19,7 @@ import "crypto/sha256"
 type subtrees struct {
 	values  textTable[sharedValue]
 	flows   textTable[any] // flow nodes ("{app: web}")
+	scalars map[string]any // plain scalars, by their text
 	entries int
 }
 
@@ -96,7 +97,7 @@ const (
 )
 
 func newSubtrees() *subtrees {
-	return &subtrees{values: newTextTable[sharedValue](), flows: newTextTable[any]()}
+	return &subtrees{values: newTextTable[sharedValue](), flows: newTextTable[any](), scalars: map[string]any{}}
 }
 
 // Flow nodes from flowMinBytes long are shared: a flow mapping decodes
@@ -128,6 +129,7 @@ func (s *subtrees) keep() {
 	if s.entries >= subtreeMaxEntries {
 		s.values.clear()
 		s.flows.clear()
+		clear(s.scalars)
 		s.entries = 0
 	}
 	s.entries++

@@ -5,6 +5,7 @@ import (
 	"strconv"
 	"strings"
 	"testing"
+	"unsafe"
 )
 
 // block64 is a nested block long enough to be shared.
@@ -187,9 +188,10 @@ func TestSharedBlocksKeepTheDepthLimit(t *testing.T) {
 }
 
 // TestSharedBlocksTableIsBounded: the table holds at most
-// subtreeMaxEntries however many distinct blocks go by.
+// subtreeMaxEntries however many distinct blocks and scalars go by.
 func TestSharedBlocksTableIsBounded(t *testing.T) {
 	p := &fastParser{shared: newSubtrees()}
+	scalars := 0
 	for i := range 40_000 {
 		doc := "a:\n  x:\n" + block64 + "    n: " + strings.Repeat("x", i%50) + "\n  id: " + strings.Repeat("y", i/50) +
 			"\nb:\n  short: " + strconv.Itoa(i) + "-of-many\n"
@@ -197,9 +199,13 @@ func TestSharedBlocksTableIsBounded(t *testing.T) {
 			t.Fatal(err)
 		}
 		s := p.shared
-		if n := s.values.len() + s.flows.len(); n > subtreeMaxEntries || n != s.entries || len(s.values.short) == 0 {
+		if n := s.values.len() + s.flows.len() + len(s.scalars); n > subtreeMaxEntries || n != s.entries || len(s.values.short) == 0 {
 			t.Fatalf("table holds %d entries, counted %d", n, p.shared.entries)
 		}
+		scalars = max(scalars, len(s.scalars))
+	}
+	if scalars == 0 {
+		t.Error("no scalar was shared")
 	}
 }
 
@@ -240,5 +246,28 @@ func TestSharedFlows(t *testing.T) {
 	}
 	if a, b := spec["list"].([]any)[1].([]any), spec["other"].([]any); &a[0] != &b[0] {
 		t.Error("equal flow sequences were not shared")
+	}
+}
+
+// TestSharedScalars: a plain scalar seen before is the same value again
+// (one string, one interface value), in the same document and in later
+// ones, and decodes as yaml.v3 decodes it whatever it resolves to.
+func TestSharedScalars(t *testing.T) {
+	p := &fastParser{shared: newSubtrees()}
+	doc := "apiVersion: apps/v1\nmetadata:\n  namespace: team-one\n  name: web\nspec:\n  replicas: 3\n  paused: false\n  n: 3\n  owner: team-one\n"
+	for _, d := range []string{doc, strings.Replace(doc, "name: web", "name: db", 1)} {
+		if !agreeWith(t, p, "scalars", []byte(d)) {
+			t.Fatal("fell back")
+		}
+	}
+	v1, _, _ := p.decode([]byte(doc))
+	v2, _, _ := p.decode([]byte(strings.Replace(doc, "name: web", "name: db", 1)))
+	ns := func(v any) string { return v.(map[string]any)["metadata"].(map[string]any)["namespace"].(string) }
+	owner := v1.(map[string]any)["spec"].(map[string]any)["owner"].(string)
+	if unsafe.StringData(ns(v1)) != unsafe.StringData(ns(v2)) || unsafe.StringData(ns(v1)) != unsafe.StringData(owner) {
+		t.Error("equal scalars were not shared")
+	}
+	if r := v2.(map[string]any)["spec"].(map[string]any)["replicas"]; r != int64(3) {
+		t.Errorf("replicas = %#v", r)
 	}
 }
