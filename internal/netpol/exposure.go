@@ -12,6 +12,7 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/labels"
 
+	"github.com/kubeharden/kubeharden/internal/source"
 	"github.com/kubeharden/kubeharden/internal/typed"
 )
 
@@ -103,20 +104,18 @@ func (m *Model) AdmitsAnyPod(w *Workload) bool {
 // OpenShift Routes and Gateway API routes whose backend Services select
 // them.
 func (m *Model) Routes() map[*Workload][]string {
-	services := map[string]*corev1.Service{}
+	services := map[string]*Service{}
 	for _, o := range m.routing {
-		var s corev1.Service
-		if o.Kind() == "Service" && o.Group() == "" && typed.FromUnstructured(o.Body, &s) == nil {
-			s.Namespace = namespaceOf(o)
-			services[s.Namespace+"/"+o.Name()] = &s
+		if s, ok := ServiceOf(o); ok {
+			services[s.Namespace+"/"+o.Name()] = s
 		}
 	}
 	out := map[*Workload][]string{}
-	via := func(svc *corev1.Service, label string) {
-		if svc == nil || len(svc.Spec.Selector) == 0 {
+	via := func(svc *Service, label string) {
+		if svc == nil || len(svc.Selector) == 0 {
 			return
 		}
-		sel := labels.SelectorFromSet(svc.Spec.Selector)
+		sel := labels.SelectorFromSet(svc.Selector)
 		for _, w := range m.Workloads {
 			if w.Namespace == svc.Namespace && sel.Matches(w.Labels) {
 				out[w] = append(out[w], label)
@@ -124,8 +123,8 @@ func (m *Model) Routes() map[*Workload][]string {
 		}
 	}
 	for key, svc := range services {
-		if svc.Spec.Type == corev1.ServiceTypeLoadBalancer || svc.Spec.Type == corev1.ServiceTypeNodePort {
-			via(svc, fmt.Sprintf("Service %s (%s)", key, svc.Spec.Type))
+		if svc.Type == corev1.ServiceTypeLoadBalancer || svc.Type == corev1.ServiceTypeNodePort {
+			via(svc, fmt.Sprintf("Service %s (%s)", key, svc.Type))
 		}
 	}
 	for _, o := range m.routing {
@@ -138,6 +137,33 @@ func (m *Model) Routes() map[*Workload][]string {
 		out[w] = slices.Compact(out[w])
 	}
 	return out
+}
+
+// Service is what routing reads of a Service: where it is, its type and
+// the pods it selects.
+type Service struct {
+	// Namespace is the Service's, "default" when it names none.
+	Namespace string
+	Type      corev1.ServiceType
+	Selector  map[string]string
+}
+
+// ServiceOf reads o as a Service; ok is false for anything else and for a
+// Service whose type or selector does not decode.
+func ServiceOf(o *source.Object) (*Service, bool) {
+	if o.Kind() != "Service" || o.Group() != "" {
+		return nil, false
+	}
+	var body struct {
+		Spec struct {
+			Type     corev1.ServiceType `json:"type,omitempty"`
+			Selector map[string]string  `json:"selector,omitempty"`
+		} `json:"spec"`
+	}
+	if typed.FromUnstructured(o.Body, &body) != nil {
+		return nil, false
+	}
+	return &Service{Namespace: namespaceOf(o), Type: body.Spec.Type, Selector: body.Spec.Selector}, true
 }
 
 // ExposureFormats are the outputs of WriteExposures.

@@ -146,3 +146,29 @@ func TestShapeClassesAgreeWithPairs(t *testing.T) {
 		t.Errorf("classes %v\npairs   %v", got, want)
 	}
 }
+
+func TestServiceOf(t *testing.T) {
+	res := source.ParseBytes("s.yaml", []byte(`apiVersion: v1
+kind: Service
+metadata: {name: web}
+spec: {type: NodePort, selector: {app: web}, ports: [{port: 80}]}
+---
+apiVersion: v1
+kind: Service
+metadata: {name: bad, namespace: shop}
+spec: {selector: {app: [web]}}
+---
+apiVersion: v1
+kind: ConfigMap
+metadata: {name: web}
+`))
+	svc, ok := ServiceOf(res.Objects[0])
+	if !ok || svc.Namespace != "default" || svc.Type != "NodePort" || svc.Selector["app"] != "web" || len(svc.Selector) != 1 {
+		t.Errorf("ServiceOf = %+v, %v", svc, ok)
+	}
+	for _, o := range res.Objects[1:] {
+		if svc, ok := ServiceOf(o); ok {
+			t.Errorf("%s read as a Service: %+v", o, svc)
+		}
+	}
+}

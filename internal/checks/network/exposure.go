@@ -9,6 +9,7 @@ import (
 	"k8s.io/apimachinery/pkg/labels"
 
 	"github.com/kubeharden/kubeharden/internal/check"
+	"github.com/kubeharden/kubeharden/internal/netpol"
 	"github.com/kubeharden/kubeharden/internal/source"
 	"github.com/kubeharden/kubeharden/internal/typed"
 )
@@ -28,14 +29,11 @@ func serviceExposedWithoutPolicy() *check.Check {
 		Kinds:  []string{"Service"},
 		Models: []*check.Model{netpolModel},
 		Object: func(env *check.Env, o *source.Object) []check.Result {
-			var svc corev1.Service
-			if o.Group() != "" || typed.FromUnstructured(o.Body, &svc) != nil {
+			svc, ok := netpol.ServiceOf(o)
+			if !ok || svc.Type != corev1.ServiceTypeLoadBalancer && svc.Type != corev1.ServiceTypeNodePort || len(svc.Selector) == 0 {
 				return nil
 			}
-			if svc.Spec.Type != corev1.ServiceTypeLoadBalancer && svc.Spec.Type != corev1.ServiceTypeNodePort || len(svc.Spec.Selector) == 0 {
-				return nil
-			}
-			sel := labels.SelectorFromSet(svc.Spec.Selector)
+			sel := labels.SelectorFromSet(svc.Selector)
 			var open []string
 			for _, w := range modelOf(env).Workloads {
 				if w.Namespace == namespaceOrDefault(o) && sel.Matches(w.Labels) && !w.IsolatedForIngress() {
@@ -45,7 +43,7 @@ func serviceExposedWithoutPolicy() *check.Check {
 			if len(open) == 0 {
 				return nil
 			}
-			return []check.Result{{Path: "spec.type", Message: fmt.Sprintf("%s Service %s/%s exposes %v, which no NetworkPolicy isolates for ingress", svc.Spec.Type, o.Namespace(), o.Name(), open)}}
+			return []check.Result{{Path: "spec.type", Message: fmt.Sprintf("%s Service %s/%s exposes %v, which no NetworkPolicy isolates for ingress", svc.Type, o.Namespace(), o.Name(), open)}}
 		},
 	}
 }

@@ -6,14 +6,12 @@ import (
 	"slices"
 	"strings"
 
-	corev1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/labels"
 
 	"github.com/kubeharden/kubeharden/internal/check"
 	"github.com/kubeharden/kubeharden/internal/inventory"
 	"github.com/kubeharden/kubeharden/internal/netpol"
 	"github.com/kubeharden/kubeharden/internal/source"
-	"github.com/kubeharden/kubeharden/internal/typed"
 )
 
 func scopeChecks() []*check.Check {
@@ -161,10 +159,10 @@ func routeExposesUnisolated() *check.Check {
 			var open []string
 			for _, name := range names {
 				svc := services[namespaceOrDefault(o)+"/"+name]
-				if svc == nil || len(svc.Spec.Selector) == 0 {
+				if svc == nil || len(svc.Selector) == 0 {
 					continue
 				}
-				sel := labels.SelectorFromSet(svc.Spec.Selector)
+				sel := labels.SelectorFromSet(svc.Selector)
 				for _, w := range m.Workloads {
 					if w.Namespace == svc.Namespace && sel.Matches(w.Labels) && !w.IsolatedForIngress() && m.AdmitsAnyPod(w) && !slices.Contains(open, w.String()) {
 						open = append(open, w.String())
@@ -182,19 +180,15 @@ func routeExposesUnisolated() *check.Check {
 type servicesKey struct{}
 
 // servicesByName are the input's Services by namespace/name.
-func servicesByName(env *check.Env) map[string]*corev1.Service {
+func servicesByName(env *check.Env) map[string]*netpol.Service {
 	return env.Memo(servicesKey{}, func() any {
-		out := map[string]*corev1.Service{}
+		out := map[string]*netpol.Service{}
 		for _, o := range env.Inventory.Objects() {
-			if o.Kind() != "Service" || o.Group() != "" {
-				continue
-			}
-			svc := new(corev1.Service)
-			if typed.FromUnstructured(o.Body, svc) == nil {
-				svc.Namespace = namespaceOrDefault(o)
-				out[svc.Namespace+"/"+svc.Name] = svc
+			if svc, ok := netpol.ServiceOf(o); ok {
+				name, _ := o.Metadata()["name"].(string)
+				out[svc.Namespace+"/"+name] = svc
 			}
 		}
 		return out
-	}).(map[string]*corev1.Service)
+	}).(map[string]*netpol.Service)
 }
