@@ -39,6 +39,19 @@ func serviceAccountTokenSecret() *check.Check {
 
 type powersKey struct{}
 
+type boundKey struct{}
+
+// bound reports whether a binding names s (directly or by a group), once
+// per subject and evaluation: every pod of a service account asks.
+func bound(env *check.Env, s rbac.Subject) bool {
+	cache := env.Memo(boundKey{}, func() any { return &sync.Map{} }).(*sync.Map)
+	if v, ok := cache.Load(s); ok {
+		return v.(bool)
+	}
+	v, _ := cache.LoadOrStore(s, len(worldOf(env).BindingsOf(rbac.IdentityOf(s))) > 0)
+	return v.(bool)
+}
+
 // powersOf is powers, computed once per service account and evaluation.
 func powersOf(env *check.Env, risks []permissionRisk, s rbac.Subject) []string {
 	cache := env.Memo(powersKey{}, func() any { return &sync.Map{} }).(*sync.Map)
@@ -97,7 +110,7 @@ func powerfulTokenMounted() *check.Check {
 				return nil
 			}
 			subj := rbac.Subject{Kind: rbacv1.ServiceAccountKind, Namespace: ns, Name: sa}
-			if ns == "" || subj.IsSystem() || len(worldOf(env).BindingsOf(rbac.IdentityOf(subj))) == 0 {
+			if ns == "" || subj.IsSystem() || !bound(env, subj) {
 				return nil
 			}
 			what := slices.Clone(powersOf(env, risks, subj))

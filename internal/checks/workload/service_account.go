@@ -20,22 +20,26 @@ func automountServiceAccountToken() *check.Check {
 				if !*v {
 					return nil
 				}
-				return []check.Result{{
-					Path:    p.SpecPath + ".automountServiceAccountToken",
+				return env.KeepResults(append(env.ResultBuffer(), check.Result{
+					Path:    env.Text(fieldPath, p.SpecPath, "automountServiceAccountToken"),
 					Message: "automountServiceAccountToken is true: the service account token is mounted into every container",
-				}}
+				}))
 			}
 			sa := p.ServiceAccount()
 			if env.Inventory.AutomountDisabled(p.Object.Namespace(), sa) {
 				return nil
 			}
-			return []check.Result{{
-				Path:    p.SpecPath + ".automountServiceAccountToken",
-				Message: fmt.Sprintf("automountServiceAccountToken is not set to false on the pod or on service account %q: its token is mounted into every container", sa),
-			}}
+			return env.KeepResults(append(env.ResultBuffer(), check.Result{
+				Path:    env.Text(fieldPath, p.SpecPath, "automountServiceAccountToken"),
+				Message: env.Text(automountMessage, sa, ""),
+			}))
 		},
 	}
 }
+
+var automountMessage = check.NewTextKind(func(sa, _ string) string {
+	return fmt.Sprintf("automountServiceAccountToken is not set to false on the pod or on service account %q: its token is mounted into every container", sa)
+})
 
 func defaultServiceAccount() *check.Check {
 	return &check.Check{
