@@ -56,6 +56,7 @@ func decodeFile(fast *fastParser, data []byte, lenient bool, yield func(parsedOb
 		fail(documentError{err: err})
 		return
 	}
+	var scratch []parsedObject // objectsFromValue's, reused from document to document
 	for chunk := range splitDocuments(data) {
 		yield := withTemplate(chunk, yield)
 		if v, line, err := fast.decode(chunk.data); err == nil {
@@ -72,13 +73,16 @@ func decodeFile(fast *fastParser, data []byte, lenient bool, yield func(parsedOb
 					itemLine = func(i int) int { return lines[i] + chunk.line - 1 }
 				}
 			}
-			objs, errs := objectsFromValue(v, line+chunk.line-1, lenient, itemLine)
+			objs, errs := objectsFromValue(scratch[:0], v, line+chunk.line-1, lenient, itemLine)
 			if len(objs) > 0 {
 				fields := fast.fields.index(fast.lines, chunk.line)
 				for _, o := range objs {
 					o.fields = fields
 					yield(o)
 				}
+			}
+			if objs != nil {
+				scratch = objs[:0] // yield took copies
 			}
 			for _, e := range errs {
 				fail(e)
@@ -265,13 +269,13 @@ func decodeDocument(doc *yaml.Node, lineOffset int, lenient bool) ([]parsedObjec
 		}
 		return line
 	}
-	return objectsFromValue(v, line, lenient, itemLine)
+	return objectsFromValue(nil, v, line, lenient, itemLine)
 }
 
-// objectsFromValue turns a decoded document into objects; a List (kind
-// List or *List with items) becomes one object per item, placed by
-// itemLine.
-func objectsFromValue(v any, line int, lenient bool, itemLine func(int) int) ([]parsedObject, []documentError) {
+// objectsFromValue turns a decoded document into objects, appended to
+// objs; a List (kind List or *List with items) becomes one object per
+// item, placed by itemLine.
+func objectsFromValue(objs []parsedObject, v any, line int, lenient bool, itemLine func(int) int) ([]parsedObject, []documentError) {
 	if v == nil {
 		return nil, nil // an empty document, or only comments
 	}
@@ -283,10 +287,7 @@ func objectsFromValue(v any, line int, lenient bool, itemLine func(int) int) ([]
 		return nil, []documentError{{line: line, err: fmt.Errorf("document is a %s, not a Kubernetes object", describe(v))}}
 	}
 	if items, isList := listItems(body); isList {
-		var (
-			objs []parsedObject
-			errs []documentError
-		)
+		var errs []documentError
 		for i, item := range items {
 			il := line
 			if itemLine != nil {
@@ -309,7 +310,7 @@ func objectsFromValue(v any, line int, lenient bool, itemLine func(int) int) ([]
 	if err := validateObject(body); err != nil {
 		return nil, []documentError{{line: line, err: err}}
 	}
-	return []parsedObject{{body: body, line: line, item: -1}}, nil
+	return append(objs, parsedObject{body: body, line: line, item: -1}), nil
 }
 
 // typedListItem gives an item of a typed list (PodList, as `kubectl get

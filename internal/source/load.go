@@ -119,7 +119,11 @@ func Load(ctx context.Context, opts Options, paths ...string) *Result {
 			results[r.n] = r.result
 		}
 	}
-	out := &Result{Errors: walkErrs}
+	objects := 0
+	for _, r := range results {
+		objects += len(r.objects)
+	}
+	out := &Result{Objects: make([]*Object, 0, objects), Errors: walkErrs}
 	for _, r := range results {
 		out.Objects = append(out.Objects, r.objects...)
 		out.Errors = append(out.Errors, r.errors...)
