@@ -144,10 +144,10 @@ func decodePod(o *source.Object, tmpl map[string]any, prefix []string, shared *s
 // sharedViews is what one decoding worker shares between the pod views it
 // decodes: the maps decoded from one source map, equal container resource
 // lists, and the typed spec and metadata of a template that is the very
-// same decoded value as one decoded before. The loader hands out one value for equal nested blocks, as when a
-// ReplicaSet carries its Deployment's template or a Deployment's pods its
-// spec; views are read-only, so those objects can share one typed spec.
-// The zero value shares nothing.
+// same decoded value as one decoded before. The loader hands out one value
+// for equal nested blocks, as when a ReplicaSet carries its Deployment's
+// template or a Deployment's pods its spec; views are read-only, so those
+// objects can share one typed spec. The zero value shares nothing.
 type sharedViews struct {
 	// maps shares the Go maps decoded from one decoded map (labels,
 	// resource lists, node selectors) between views.

@@ -814,7 +814,7 @@ func (p *fastParser) plainBlock(b []byte) (any, error) {
 		return v, err
 	}
 	p.shared.keep()
-	if s, ok := v.(string); ok {
+	if s, ok := v.(string); ok && s == string(b) { // the key without another copy
 		p.shared.scalars[s] = v
 	} else {
 		p.shared.scalars[string(b)] = v

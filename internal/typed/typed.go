@@ -33,14 +33,8 @@ import (
 // FromUnstructured decodes in into out, a pointer to a zero value of an API
 // struct. Fields of out that in does not set are left as they are.
 func FromUnstructured(in map[string]any, out any) error {
-	dv := reflect.ValueOf(out)
-	if dv.Kind() != reflect.Pointer || dv.IsNil() {
-		return fmt.Errorf("FromUnstructured needs a non-nil pointer, got %T", out)
-	}
-	if in == nil {
-		return nil
-	}
-	return decode(in, dv.Elem(), nil)
+	var noCache *MapCache
+	return noCache.FromUnstructured(in, out)
 }
 
 // A MapCache shares the Go maps that decodes through it make: a source
