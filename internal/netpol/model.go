@@ -59,6 +59,7 @@ type Model struct {
 	Workloads  []*Workload
 	namespaces map[string]labels.Set
 	policies   []*policy
+	byPolicy   map[*source.Object]*policy // the policy each NetworkPolicy object holds
 	// admin are the AdminNetworkPolicies by priority; baseline the
 	// BaselineAdminNetworkPolicy (admin.go).
 	admin    []*adminPolicy
@@ -112,7 +113,7 @@ func DecodePolicy(o *source.Object) (*networkingv1.NetworkPolicy, error) {
 // FromInventory is Build on an inventory already built (the scan's), with
 // its NetworkPolicies read by decode.
 func FromInventory(inv *inventory.Inventory, decode PolicyDecoder) *Model {
-	m := &Model{namespaces: map[string]labels.Set{}, selectors: map[*metav1.LabelSelector]labels.Selector{}, byObject: map[*source.Object]*Workload{}}
+	m := &Model{namespaces: map[string]labels.Set{}, selectors: map[*metav1.LabelSelector]labels.Selector{}, byObject: map[*source.Object]*Workload{}, byPolicy: map[*source.Object]*policy{}}
 	seenPolicies := map[string]bool{}
 	for _, o := range inv.Objects() {
 		switch {
@@ -141,6 +142,7 @@ func FromInventory(inv *inventory.Inventory, decode PolicyDecoder) *Model {
 				continue
 			}
 			m.policies = append(m.policies, p)
+			m.byPolicy[o] = p
 		case o.Kind() == "Service" && o.Group() == "",
 			o.Kind() == "Ingress" && (o.Group() == "networking.k8s.io" || o.Group() == "extensions"),
 			o.Kind() == "Route" && o.Group() == "route.openshift.io",
@@ -153,16 +155,17 @@ func FromInventory(inv *inventory.Inventory, decode PolicyDecoder) *Model {
 			if pod == nil {
 				continue
 			}
-			w := &Workload{Namespace: namespaceOf(o), Name: o.Name(), Kind: o.Kind(), Labels: labels.Set(pod.Meta.Labels), Object: o}
 			// Pods (and ReplicaSets, Jobs) a controller made stand for their
 			// controller, replicas merged; when the controller is in the
 			// input, its template already does.
-			if kind, name, ok := controllerOf(o); ok {
-				if _, present := inv.Get(inventory.Key{Group: groupOfKind(kind), Kind: kind, Namespace: o.Namespace(), Name: name}); present {
+			kind, name := o.Kind(), o.Name()
+			if ownerKind, ownerName, ok := controllerOf(o); ok {
+				if _, present := inv.Get(inventory.Key{Group: groupOfKind(ownerKind), Kind: ownerKind, Namespace: o.Namespace(), Name: ownerName}); present {
 					continue
 				}
-				w.Kind, w.Name = kind, name
+				kind, name = ownerKind, ownerName
 			}
+			w := &Workload{Namespace: namespaceOf(o), Name: name, Kind: kind, Labels: labels.Set(pod.Meta.Labels), Object: o}
 			for _, c := range pod.Spec.Containers {
 				w.Ports = append(w.Ports, c.Ports...)
 			}

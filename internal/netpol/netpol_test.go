@@ -200,6 +200,15 @@ spec: {containers: [{name: c, image: db}]}
 	if m.policies[1].np != decoded[res.Objects[1]] {
 		t.Error("the model copied a policy it did not need to change")
 	}
+	if sel, ok := m.PodSelector(res.Objects[1]); !ok || sel.String() != "app=db" {
+		t.Errorf("PodSelector of allow = %v, %v", sel, ok)
+	}
+	if sel, ok := m.PodSelector(res.Objects[2]); ok {
+		t.Errorf("PodSelector of a Pod = %v", sel)
+	}
+	if got := m.SelectedBy(res.Objects[0]); len(got) != 1 || got[0].Name != "db" {
+		t.Errorf("deny selects %v, want the pod db", got)
+	}
 	// The defaulted policy isolates the default namespace's pod.
 	if got := m.Allowed(m.workload("db"), m.workload("db")).String(); got != "No Connections" {
 		t.Errorf("db → db = %s, want No Connections", got)

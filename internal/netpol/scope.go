@@ -6,6 +6,7 @@ import (
 
 	networkingv1 "k8s.io/api/networking/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/labels"
 
 	"github.com/kubeharden/kubeharden/internal/source"
 )
@@ -14,19 +15,26 @@ import (
 // (whatever directions it isolates), or nil when o is not a policy of the
 // model.
 func (m *Model) SelectedBy(o *source.Object) []*Workload {
-	for _, p := range m.policies {
-		if p.object != o {
-			continue
-		}
-		var out []*Workload
-		for _, w := range m.Workloads {
-			if p.np.Namespace == w.Namespace && p.selector.Matches(w.Labels) {
-				out = append(out, w)
-			}
-		}
-		return out
+	p := m.byPolicy[o]
+	if p == nil {
+		return nil
 	}
-	return nil
+	var out []*Workload
+	for _, w := range m.Workloads {
+		if p.np.Namespace == w.Namespace && p.selector.Matches(w.Labels) {
+			out = append(out, w)
+		}
+	}
+	return out
+}
+
+// PodSelector returns the parsed podSelector of the NetworkPolicy object
+// o, or false when o is not a policy of the model.
+func (m *Model) PodSelector(o *source.Object) (labels.Selector, bool) {
+	if p := m.byPolicy[o]; p != nil {
+		return p.selector, true
+	}
+	return nil, false
 }
 
 // DanglingPeer is a rule peer that selects nothing in the model.
@@ -41,12 +49,7 @@ type DanglingPeer struct {
 // no workload (podSelector peers) or no namespace (namespaceSelector-only
 // peers). ipBlock peers are never dangling.
 func (m *Model) DanglingPeers(o *source.Object) []DanglingPeer {
-	var p *policy
-	for _, q := range m.policies {
-		if q.object == o {
-			p = q
-		}
-	}
+	p := m.byPolicy[o]
 	if p == nil {
 		return nil
 	}

@@ -130,8 +130,16 @@ func policySelectsNothing() *check.Check {
 			if !ok {
 				return nil
 			}
-			sel, err := metav1.LabelSelectorAsSelector(&np.Spec.PodSelector)
-			if err != nil || sel.Empty() {
+			// The model parsed the selector; it leaves out a policy it
+			// cannot evaluate (a duplicate, an invalid peer).
+			sel, ok := modelOf(env).PodSelector(o)
+			if !ok {
+				var err error
+				if sel, err = metav1.LabelSelectorAsSelector(&np.Spec.PodSelector); err != nil {
+					return nil
+				}
+			}
+			if sel.Empty() {
 				return nil
 			}
 			ns := namespaceOrDefault(o)
