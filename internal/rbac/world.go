@@ -232,16 +232,6 @@ func (w *World) addRole(o *source.Object, decode RoleDecoder) {
 	w.roles[role.RoleRef] = role
 }
 
-// RoleFromObject reads a Role or ClusterRole on its own: its effective
-// rules are its own (aggregation needs the world).
-func RoleFromObject(o *source.Object) (*Role, error) {
-	r, err := DecodeRole(o)
-	if err != nil {
-		return nil, err
-	}
-	return NewRole(o, r), nil
-}
-
 // NewRole is the role o holds, decoded as r, which it reads and does not
 // change: its effective rules are its own until the world aggregates it.
 func NewRole(o *source.Object, r *rbacv1.ClusterRole) *Role {
