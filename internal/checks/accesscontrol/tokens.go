@@ -44,22 +44,23 @@ type boundKey struct{}
 // bound reports whether a binding names s (directly or by a group), once
 // per subject and evaluation: every pod of a service account asks.
 func bound(env *check.Env, s rbac.Subject) bool {
-	cache := env.Memo(boundKey{}, func() any { return &sync.Map{} }).(*sync.Map)
-	if v, ok := cache.Load(s); ok {
-		return v.(bool)
-	}
-	v, _ := cache.LoadOrStore(s, len(worldOf(env).BindingsOf(rbac.IdentityOf(s))) > 0)
-	return v.(bool)
+	return perSubject(env, boundKey{}, s, func() bool { return len(worldOf(env).BindingsOf(rbac.IdentityOf(s))) > 0 })
 }
 
 // powersOf is powers, computed once per service account and evaluation.
 func powersOf(env *check.Env, risks []permissionRisk, s rbac.Subject) []string {
-	cache := env.Memo(powersKey{}, func() any { return &sync.Map{} }).(*sync.Map)
+	return perSubject(env, powersKey{}, s, func() []string { return powers(worldOf(env), risks, rbac.IdentityOf(s), s.Namespace) })
+}
+
+// perSubject is compute's answer for s, computed once per evaluation in
+// the table key names.
+func perSubject[T any](env *check.Env, key any, s rbac.Subject, compute func() T) T {
+	cache := env.Memo(key, func() any { return &sync.Map{} }).(*sync.Map)
 	if v, ok := cache.Load(s); ok {
-		return v.([]string)
+		return v.(T)
 	}
-	v, _ := cache.LoadOrStore(s, powers(worldOf(env), risks, rbac.IdentityOf(s), s.Namespace))
-	return v.([]string)
+	v, _ := cache.LoadOrStore(s, compute())
+	return v.(T)
 }
 
 // powers lists the dangerous permission classes an identity holds
