@@ -421,9 +421,14 @@ func (r *Runner) evaluateInto(env *Env, obj *source.Object, out *Outcome, strs *
 				out.Suppressed++
 				continue
 			}
+			var path source.FieldPath
 			if f.Path != "" {
-				path := strs.fieldPath(f.Path)
-				f.Path, f.Source.Line = path.Path(), obj.FieldLineOf(path)
+				path = strs.fieldPath(f.Path)
+				f.Path = path.Path()
+			}
+			if f.Path != "" || obj.Built() {
+				pos := obj.FieldSourceOf(path)
+				f.Source.File, f.Source.Line = pos.File, pos.Line
 			}
 			f.Message = strs.intern(f.Message)
 			out.Findings = append(out.Findings, f)

@@ -38,6 +38,9 @@ type Object struct {
 	// fields are the lines of the fields of the document the object was
 	// read from, or nil.
 	fields *fieldIndex
+	// origin is, for an object a Kustomize build made, the document of
+	// the resource file it was made from, or nil (FieldSourceOf).
+	origin *Object
 
 	// apiVersion, kind, name and namespace as NewObject read them from
 	// Body, once: they are asked for all the time (dispatch, indexes,
