@@ -1,7 +1,6 @@
 package source
 
 import (
-	"os"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -59,13 +58,7 @@ spec:
 		"asks/deployment.yaml":       deployment,
 	}
 	for name, text := range files {
-		path := filepath.Join(dir, name)
-		if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
-			t.Fatal(err)
-		}
-		if err := os.WriteFile(path, []byte(text), 0o600); err != nil {
-			t.Fatal(err)
-		}
+		mustWrite(t, filepath.Join(dir, name), text)
 	}
 	overlay := filepath.Join(dir, "overlay")
 	res := Load(t.Context(), Options{MaxFileSize: 1 << 20}, overlay)
@@ -130,12 +123,7 @@ spec:
 
 	// A kustomization kustomize refuses is refused as before.
 	bad := filepath.Join(dir, "bad")
-	if err := os.MkdirAll(bad, 0o755); err != nil {
-		t.Fatal(err)
-	}
-	if err := os.WriteFile(filepath.Join(bad, "kustomization.yaml"), []byte("resources: [x.yaml]\nnotAField: 1\n"), 0o600); err != nil {
-		t.Fatal(err)
-	}
+	mustWrite(t, filepath.Join(bad, "kustomization.yaml"), "resources: [x.yaml]\nnotAField: 1\n")
 	if r := Load(t.Context(), Options{MaxFileSize: 1 << 20}, bad); len(r.Errors) != 1 || !strings.Contains(r.Errors[0].Err.Error(), "notAField") {
 		t.Errorf("an unknown field: errors %v", r.Errors)
 	}
