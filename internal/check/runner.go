@@ -426,10 +426,8 @@ func (r *Runner) evaluateInto(env *Env, obj *source.Object, out *Outcome, strs *
 				path = strs.fieldPath(f.Path)
 				f.Path = path.Path()
 			}
-			if f.Path != "" || obj.Built() {
-				pos := obj.FieldSourceOf(path)
-				f.Source.File, f.Source.Line = pos.File, pos.Line
-			}
+			pos := obj.FieldSourceOf(path)
+			f.Source.File, f.Source.Line = pos.File, pos.Line
 			f.Message = strs.intern(f.Message)
 			out.Findings = append(out.Findings, f)
 		}

@@ -44,11 +44,14 @@ func buildKustomize(opts Options, dir string) taskResult {
 		return failed(dir, sizeError(int64(len(data)), opts.MaxFileSize))
 	}
 	r := parse(file, data, false)
+	if len(origins) != len(r.objects) {
+		origins = nil // a document per resource, or no origins at all
+	}
 	files := resourceFiles{limit: opts.MaxFileSize, docs: map[string][]*Object{}}
 	for i, o := range r.objects {
 		o.Source.Line = 0 // the line in the built stream means nothing to the user
 		o.fields = nil    // and neither do its fields' lines
-		if i < len(origins) && len(r.objects) == len(origins) && origins[i] != "" {
+		if origins != nil && origins[i] != "" {
 			o.origin = files.document(filepath.Join(dir, origins[i]), o)
 		}
 	}
@@ -183,10 +186,6 @@ func (r resourceFiles) document(file string, built *Object) *Object {
 	}
 	return nil
 }
-
-// Built reports whether a build (Kustomize) made o from a resource file
-// it knows: then FieldSourceOf may name that file.
-func (o *Object) Built() bool { return o.origin != nil }
 
 // FieldSourceOf is where the field p names is written. For an object a
 // Kustomize build made from a resource file, that is the file, at the

@@ -73,7 +73,7 @@ spec:
 		}
 	}
 	web := byName["Deployment/prod-web"]
-	if web == nil || !web.Built() {
+	if web == nil || web.origin == nil {
 		t.Fatalf("objects %v: no built Deployment prod-web", byName)
 	}
 	kustomization := filepath.Join(overlay, "kustomization.yaml")
@@ -104,7 +104,7 @@ spec:
 	}
 	for key, o := range byName {
 		if strings.HasPrefix(key, "ConfigMap/prod-settings-") {
-			if o.Built() || o.FieldSourceOf(NewFieldPath("data.mode")) != (Position{File: kustomization}) {
+			if o.origin != nil || o.FieldSourceOf(NewFieldPath("data.mode")) != (Position{File: kustomization}) {
 				t.Errorf("the generated ConfigMap points at %v", o.FieldSourceOf(NewFieldPath("data.mode")))
 			}
 		}
@@ -116,8 +116,8 @@ spec:
 		t.Fatalf("asks: %d objects, errors %v", len(asks.Objects), asks.Errors)
 	}
 	for _, o := range asks.Objects {
-		if _, ok := o.Annotations()["config.kubernetes.io/origin"]; !ok || !o.Built() {
-			t.Errorf("%s: annotations %v, built %v", o, o.Annotations(), o.Built())
+		if _, ok := o.Annotations()["config.kubernetes.io/origin"]; !ok || o.origin == nil {
+			t.Errorf("%s: annotations %v, origin %v", o, o.Annotations(), o.origin)
 		}
 	}
 
