@@ -52,7 +52,7 @@ func buildKustomize(opts Options, dir string) taskResult {
 		o.Source.Line = 0 // the line in the built stream means nothing to the user
 		o.fields = nil    // and neither do its fields' lines
 		if origins != nil && origins[i] != "" {
-			o.origin = files.document(filepath.Join(dir, origins[i]), o)
+			o.origin = files.document(filepath.Join(fsys.root(), origins[i]), o)
 		}
 	}
 	return r
@@ -88,6 +88,7 @@ func originsOf(resources resmap.ResMap, keep bool) ([]string, error) {
 // itself.
 type originFS struct {
 	filesys.FileSystem
+	named string   // the directory as the user named it
 	dirs  []string // the directory, absolute, and with links resolved
 	asked bool
 }
@@ -101,7 +102,7 @@ func newOriginFS(dir string) (*originFS, error) {
 	if real, err := filepath.EvalSymlinks(abs); err == nil && real != abs {
 		dirs = append(dirs, real)
 	}
-	return &originFS{FileSystem: filesys.MakeFsOnDisk(), dirs: dirs}, nil
+	return &originFS{FileSystem: filesys.MakeFsOnDisk(), named: dir, dirs: dirs}, nil
 }
 
 // ReadFile is the disk's, with originAnnotations added to the build
@@ -125,6 +126,16 @@ func (f *originFS) ReadFile(path string) ([]byte, error) {
 		return data, nil
 	}
 	return out, nil
+}
+
+// root is the directory origin paths are relative to: the build's as the
+// user named it, or where it really is when that is through a link (a
+// path such as "../base/x.yaml" leads elsewhere from the link).
+func (f *originFS) root() string {
+	if len(f.dirs) > 1 {
+		return f.dirs[1]
+	}
+	return f.named
 }
 
 func (f *originFS) isKustomization(path string) bool {

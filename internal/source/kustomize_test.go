@@ -1,6 +1,7 @@
 package source
 
 import (
+	"os"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -108,6 +109,26 @@ spec:
 				t.Errorf("the generated ConfigMap points at %v", o.FieldSourceOf(NewFieldPath("data.mode")))
 			}
 		}
+	}
+
+	// Built through a link to the overlay: the kustomization is still the
+	// one asked for origins.
+	link := filepath.Join(t.TempDir(), "link")
+	if err := os.Symlink(overlay, link); err != nil {
+		t.Fatal(err)
+	}
+	linked := Load(t.Context(), Options{MaxFileSize: 1 << 20}, link)
+	found := false
+	for _, o := range linked.Objects {
+		if o.Kind() == "Deployment" {
+			found = true
+			if got := o.FieldSourceOf(NewFieldPath("spec.template.spec.containers[0].image")); got.Line != lineOf(t, deployment, "image:") || filepath.Base(got.File) != "deployment.yaml" {
+				t.Errorf("through a link, the image is at %v", got)
+			}
+		}
+	}
+	if !found || len(linked.Errors) != 0 {
+		t.Errorf("through a link: %d objects, errors %v", len(linked.Objects), linked.Errors)
 	}
 
 	// A kustomization that asks for origin annotations keeps them.
