@@ -169,21 +169,32 @@ func (r ObjectRef) Group() string {
 // Finding is one result of one check on one object, ready to report.
 //
 // A run keeps every finding until the report is written (132,368 on the
-// real-world corpus), so the struct holds only what cannot be derived:
-// the findings of one object share its ObjectRef, and the fingerprint is
-// computed when it is asked for.
+// real-world corpus, 2 million in a million-object cluster), so the struct
+// holds only what cannot be shared: the findings of one check share its
+// Rule, those of one object its ObjectRef, and the fingerprint is computed
+// when it is asked for.
 type Finding struct {
-	Check    string   `json:"check"`
-	Severity Severity `json:"severity"`
-	Category Category `json:"category"`
+	// Rule is shared by the findings of one check: never modify it. Its
+	// fields read as the finding's own (f.Check, f.Severity...).
+	*Rule
 	// Object is shared by the findings of one object: never modify it.
 	Object    *ObjectRef `json:"object"`
 	Container string     `json:"container,omitempty"`
 	Path      string     `json:"path,omitempty"`
 	// Source is zero when the object was not read from a file.
-	Source      Source `json:"source,omitzero"`
-	Message     string `json:"message"`
-	Remediation string `json:"remediation"`
+	Source  Source `json:"source,omitzero"`
+	Message string `json:"message"`
+}
+
+// Rule is what every finding of a check reports alike: the check's
+// identity and catalogue metadata, with the severity and remediation the
+// run gives its findings (a configuration or a result may override the
+// check's own).
+type Rule struct {
+	Check       string   `json:"check"`
+	Severity    Severity `json:"severity"`
+	Category    Category `json:"category"`
+	Remediation string   `json:"remediation"`
 	// Frameworks is shared with the check's metadata: never modify it.
 	Frameworks *Frameworks `json:"frameworks"`
 }
@@ -209,15 +220,60 @@ func (f *Finding) AppendFingerprint(b []byte) []byte {
 // MarshalJSON writes f as the report schema has it, with its fingerprint
 // last and HTML characters unescaped as the report writers do.
 func (f Finding) MarshalJSON() ([]byte, error) {
-	type fields Finding // the fields without this method
+	var rule Rule
+	if f.Rule != nil {
+		rule = *f.Rule
+	}
 	var buf bytes.Buffer
 	enc := json.NewEncoder(&buf)
 	enc.SetEscapeHTML(false)
-	err := enc.Encode(struct {
-		fields
-		Fingerprint string `json:"fingerprint"`
-	}{fields(f), f.Fingerprint()})
+	err := enc.Encode(findingJSON{
+		Check:       rule.Check,
+		Severity:    rule.Severity,
+		Category:    rule.Category,
+		Object:      f.Object,
+		Container:   f.Container,
+		Path:        f.Path,
+		Source:      f.Source,
+		Message:     f.Message,
+		Remediation: rule.Remediation,
+		Frameworks:  rule.Frameworks,
+		Fingerprint: f.Fingerprint(),
+	})
 	return bytes.TrimSuffix(buf.Bytes(), []byte("\n")), err
+}
+
+// UnmarshalJSON reads a finding as MarshalJSON writes it (a baseline
+// report), with a Rule of its own.
+func (f *Finding) UnmarshalJSON(b []byte) error {
+	var v findingJSON
+	if err := json.Unmarshal(b, &v); err != nil {
+		return err
+	}
+	*f = Finding{
+		Rule:      &Rule{Check: v.Check, Severity: v.Severity, Category: v.Category, Remediation: v.Remediation, Frameworks: v.Frameworks},
+		Object:    v.Object,
+		Container: v.Container,
+		Path:      v.Path,
+		Source:    v.Source,
+		Message:   v.Message,
+	}
+	return nil
+}
+
+// findingJSON is a finding in the report schema's field order.
+type findingJSON struct {
+	Check       string      `json:"check"`
+	Severity    Severity    `json:"severity"`
+	Category    Category    `json:"category"`
+	Object      *ObjectRef  `json:"object"`
+	Container   string      `json:"container,omitempty"`
+	Path        string      `json:"path,omitempty"`
+	Source      Source      `json:"source,omitzero"`
+	Message     string      `json:"message"`
+	Remediation string      `json:"remediation"`
+	Frameworks  *Frameworks `json:"frameworks"`
+	Fingerprint string      `json:"fingerprint,omitempty"`
 }
 
 // Source is where the object (or the field) was read from.

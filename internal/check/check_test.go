@@ -274,7 +274,9 @@ func TestSeverity(t *testing.T) {
 }
 
 func TestBaselineFilter(t *testing.T) {
-	f := func(id string) Finding { return Finding{Check: "c" + id, Object: &ObjectRef{Kind: "Pod", Name: "web"}} }
+	f := func(id string) Finding {
+		return Finding{Rule: &Rule{Check: "c" + id}, Object: &ObjectRef{Kind: "Pod", Name: "web"}}
+	}
 	parts := Findings{{f("1"), f("2")}, {f("1")}, {f("3"), f("1"), f("4")}}
 	old := f("1")
 	got := Baseline{old.Fingerprint(): true}.FilterNew(parts)
@@ -296,8 +298,7 @@ func TestSortWithinObjectIsStableSort(t *testing.T) {
 		fs := make([]Finding, n)
 		for i := range fs {
 			fs[i] = Finding{
-				Severity:  Severity(1 + rng.IntN(5)),
-				Check:     []string{"a", "b", "c"}[rng.IntN(3)],
+				Rule:      &Rule{Severity: Severity(1 + rng.IntN(5)), Check: []string{"a", "b", "c"}[rng.IntN(3)]},
 				Container: []string{"", "x"}[rng.IntN(2)],
 				Path:      []string{"", "spec", "spec.x"}[rng.IntN(3)],
 				Message:   strconv.Itoa(i), // tells equal keys apart
@@ -511,9 +512,9 @@ func TestRunPartsKeepsObjectsWhole(t *testing.T) {
 // fingerprint of its check, object, container and path.
 func TestLoadBaseline(t *testing.T) {
 	web := &ObjectRef{APIVersion: "apps/v1", Kind: "Deployment", Namespace: "shop", Name: "web"}
-	byPrint := Finding{Check: "privileged-container", Object: web, Container: "app", Path: "spec.template.spec.containers[0].securityContext.privileged"}
-	byFields := Finding{Check: "image-tag-latest", Object: web, Container: "app", Path: "spec.template.spec.containers[0].image"}
-	fresh := Finding{Check: "cpu-limit-missing", Object: web, Container: "app", Path: "spec.template.spec.containers[0].resources.limits.cpu"}
+	byPrint := Finding{Rule: &Rule{Check: "privileged-container"}, Object: web, Container: "app", Path: "spec.template.spec.containers[0].securityContext.privileged"}
+	byFields := Finding{Rule: &Rule{Check: "image-tag-latest"}, Object: web, Container: "app", Path: "spec.template.spec.containers[0].image"}
+	fresh := Finding{Rule: &Rule{Check: "cpu-limit-missing"}, Object: web, Container: "app", Path: "spec.template.spec.containers[0].resources.limits.cpu"}
 	file := filepath.Join(t.TempDir(), "baseline.json")
 	doc := `{"findings": [
 		{"fingerprint": "` + byPrint.Fingerprint() + `"},

@@ -8,7 +8,9 @@ import (
 )
 
 func TestFindings(t *testing.T) {
-	f := func(id string) Finding { return Finding{Check: id, Severity: High, Message: "<" + id + ">"} }
+	f := func(id string) Finding {
+		return Finding{Rule: &Rule{Check: id, Severity: High}, Message: "<" + id + ">"}
+	}
 	for _, tc := range []struct {
 		name  string
 		parts Findings
@@ -81,7 +83,7 @@ func TestFindings(t *testing.T) {
 // TestAllUpdatesInPlace: the pointers All yields are the findings
 // themselves (field lines are set through them).
 func TestAllUpdatesInPlace(t *testing.T) {
-	parts := Findings{{{Check: "a"}}, {{Check: "b"}}}
+	parts := Findings{{{Rule: &Rule{Check: "a"}}}, {{Rule: &Rule{Check: "b"}}}}
 	for _, g := range parts.All() {
 		g.Path = "p"
 	}

@@ -55,11 +55,16 @@ type Runner struct {
 	models        []*Model            // of the enabled object and pod checks, distinct
 	objectChecks  map[string][]*Check // by kind; "" = every kind
 	severity      map[string]Severity
-	exemptions    []Exemption
-	workers       int
-	allCPPods     bool
-	now           func() time.Time
-	strict        map[string]bool
+	// rules are the findings' shared rules: each enabled check's, and
+	// (in overrides) those of results that override its severity or
+	// remediation.
+	rules      map[*Check]*Rule
+	overrides  sync.Map // ruleKey → *Rule
+	exemptions []Exemption
+	workers    int
+	allCPPods  bool
+	now        func() time.Time
+	strict     map[string]bool
 }
 
 // Outcome is the result of a run.
@@ -104,7 +109,9 @@ func NewRunner(reg *Registry, opts Options) (*Runner, error) {
 		}
 		r.exemptions = opts.Config.Exemptions
 	}
+	r.rules = make(map[*Check]*Rule, len(enabled))
 	for _, c := range enabled {
+		r.rules[c] = newRule(c, r.severityOf(c, 0), c.Remediation)
 		for _, m := range c.Models {
 			if !slices.Contains(r.models, m) {
 				r.models = append(r.models, m)
@@ -557,25 +564,53 @@ func compareFindings(a, b *Finding) int {
 }
 
 func (r *Runner) newFinding(c *Check, ref *ObjectRef, src Source, res Result) Finding {
-	f := Finding{
-		Check:       c.ID,
-		Severity:    c.Severity,
-		Category:    c.Category,
-		Object:      ref,
-		Container:   res.Container,
-		Path:        res.Path,
-		Source:      src,
-		Message:     res.Message,
-		Remediation: cmp.Or(res.Remediation, c.Remediation),
-		Frameworks:  &c.Frameworks,
+	return Finding{
+		Rule:      r.ruleOf(c, res),
+		Object:    ref,
+		Container: res.Container,
+		Path:      res.Path,
+		Source:    src,
+		Message:   res.Message,
 	}
-	if res.Severity != 0 {
-		f.Severity = res.Severity
+}
+
+// ruleOf returns the rule of c's finding for res: the check's own unless
+// res overrides the severity (which the configuration's severity for the
+// check overrides in turn) or the remediation.
+func (r *Runner) ruleOf(c *Check, res Result) *Rule {
+	rule, ok := r.rules[c]
+	if ok && res.Severity == 0 && res.Remediation == "" {
+		return rule
 	}
-	if sev, ok := r.severity[c.ID]; ok {
-		f.Severity = sev
+	key := ruleKey{check: c, severity: r.severityOf(c, res.Severity), remediation: cmp.Or(res.Remediation, c.Remediation)}
+	if ok && key.severity == rule.Severity && key.remediation == rule.Remediation {
+		return rule
 	}
-	return f
+	if v, ok := r.overrides.Load(key); ok {
+		return v.(*Rule)
+	}
+	v, _ := r.overrides.LoadOrStore(key, newRule(c, key.severity, key.remediation))
+	return v.(*Rule)
+}
+
+// severityOf is the severity of c's finding when its result asks for sev
+// (0 for the check's own): the configuration's for c wins over both.
+func (r *Runner) severityOf(c *Check, sev Severity) Severity {
+	if s, ok := r.severity[c.ID]; ok {
+		return s
+	}
+	return cmp.Or(sev, c.Severity)
+}
+
+// ruleKey identifies a rule among a check's overrides.
+type ruleKey struct {
+	check       *Check
+	severity    Severity
+	remediation string
+}
+
+func newRule(c *Check, sev Severity, remediation string) *Rule {
+	return &Rule{Check: c.ID, Severity: sev, Category: c.Category, Remediation: remediation, Frameworks: &c.Frameworks}
 }
 
 func (r *Runner) exempt(f *Finding) bool {

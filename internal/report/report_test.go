@@ -31,8 +31,8 @@ func sampleReport() *Report {
 	web := check.ObjectRef{APIVersion: "apps/v1", Kind: "Deployment", Namespace: "shop", Name: "web"}
 	job := check.ObjectRef{APIVersion: "batch/v1", Kind: "CronJob", Namespace: "shop", Name: "backup"}
 	f := func(id string, sev check.Severity, cat check.Category, obj check.ObjectRef, container, path, file string, line int, msg, fix string, fw check.Frameworks) check.Finding {
-		return check.Finding{Check: id, Severity: sev, Category: cat, Object: &obj, Container: container, Path: path,
-			Source: check.Source{File: file, Line: line}, Message: msg, Remediation: fix, Frameworks: &fw}
+		return check.Finding{Rule: &check.Rule{Check: id, Severity: sev, Category: cat, Remediation: fix, Frameworks: &fw}, Object: &obj, Container: container, Path: path,
+			Source: check.Source{File: file, Line: line}, Message: msg}
 	}
 	findings := []check.Finding{
 		f("privileged-container", check.Critical, check.Workload, web, "nginx", "spec.template.spec.containers[0].securityContext.privileged", "k8s/web.yaml", 1,
@@ -255,14 +255,13 @@ func TestCatalogueFormats(t *testing.T) {
 func TestJSONMatchesEncodingJSON(t *testing.T) {
 	rep := sampleReport()
 	odd := check.Finding{
-		Check: "x", Severity: check.Info, Category: check.Secrets,
-		Object:     &check.ObjectRef{APIVersion: "v1", Kind: "Secret", Name: "tab\there \"quoted\" back\\slash \u2028 ünï <&> \x01 \b\f"},
-		Message:    "line1\nline2\r\u00e9\U0001F600 \xff invalid",
-		Source:     check.Source{File: "-"},
-		Frameworks: &check.Frameworks{},
+		Rule:    &check.Rule{Check: "x", Severity: check.Info, Category: check.Secrets, Frameworks: &check.Frameworks{}},
+		Object:  &check.ObjectRef{APIVersion: "v1", Kind: "Secret", Name: "tab\there \"quoted\" back\\slash \u2028 ünï <&> \x01 \b\f"},
+		Message: "line1\nline2\r\u00e9\U0001F600 \xff invalid",
+		Source:  check.Source{File: "-"},
 	}
 	// A second part: the writers read findings across parts.
-	rep.Findings = append(rep.Findings, []check.Finding{odd, {Check: "y", Severity: check.Low, Category: check.Workload, Object: &check.ObjectRef{Kind: "K", Name: "n"}}})
+	rep.Findings = append(rep.Findings, []check.Finding{odd, {Rule: &check.Rule{Check: "y", Severity: check.Low, Category: check.Workload}, Object: &check.ObjectRef{Kind: "K", Name: "n"}}})
 	if got, want := streamedAndEncoded(t, rep); got != want {
 		t.Errorf("streamed JSON differs from encoding/json:\n--- got\n%s\n--- want\n%s", got, want)
 	}

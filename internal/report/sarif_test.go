@@ -59,7 +59,7 @@ func TestSARIFResultEncoderMatchesJSON(t *testing.T) {
 			for _, container := range []string{"", "app"} {
 				for _, path := range []string{"", "spec.template.spec.containers[0].securityContext"} {
 					for _, sev := range check.Severities() {
-						f := check.Finding{Check: "privileged-container", Severity: sev, Object: &obj, Container: container, Path: path,
+						f := check.Finding{Rule: &check.Rule{Check: "privileged-container", Severity: sev}, Object: &obj, Container: container, Path: path,
 							Source: src, Message: "container \"app\" is privileged\n<b>"}
 						want, err := marshalCompact(resultOf(f, n%7))
 						if err != nil {
