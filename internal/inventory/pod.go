@@ -36,16 +36,28 @@ type Pod struct {
 }
 
 // templatePaths lists where the built-in workload kinds keep their pod.
-var templatePaths = map[string][]string{
-	"Pod":                   nil,
-	"PodTemplate":           {"template"},
-	"ReplicationController": {"spec", "template"},
-	"Deployment":            {"spec", "template"},
-	"ReplicaSet":            {"spec", "template"},
-	"StatefulSet":           {"spec", "template"},
-	"DaemonSet":             {"spec", "template"},
-	"Job":                   {"spec", "template"},
-	"CronJob":               {"spec", "jobTemplate", "spec", "template"},
+var templatePaths = map[string]templatePath{
+	"Pod":                   newTemplatePath(),
+	"PodTemplate":           newTemplatePath("template"),
+	"ReplicationController": newTemplatePath("spec", "template"),
+	"Deployment":            newTemplatePath("spec", "template"),
+	"ReplicaSet":            newTemplatePath("spec", "template"),
+	"StatefulSet":           newTemplatePath("spec", "template"),
+	"DaemonSet":             newTemplatePath("spec", "template"),
+	"Job":                   newTemplatePath("spec", "template"),
+	"CronJob":               newTemplatePath("spec", "jobTemplate", "spec", "template"),
+}
+
+// templatePath is where an object keeps its pod (keys, empty for a Pod),
+// with the dotted paths of the pod's metadata and spec made once for
+// every view of that shape.
+type templatePath struct {
+	keys               []string
+	metaPath, specPath string
+}
+
+func newTemplatePath(keys ...string) templatePath {
+	return templatePath{keys: keys, metaPath: joinPath(keys, "metadata"), specPath: joinPath(keys, "spec")}
 }
 
 // builtinGroups are the API groups of the built-in workload kinds; a kind
@@ -55,11 +67,11 @@ var builtinGroups = map[string]bool{"": true, "apps": true, "batch": true, "exte
 // genericTemplatePaths are tried, in order, on custom resources: the shapes
 // used by Argo Rollouts, Knative, OpenKruise, Argo Workflows' templates and
 // most operators that wrap a Deployment or Job.
-var genericTemplatePaths = [][]string{
-	{"spec", "template"},
-	{"spec", "jobTemplate", "spec", "template"},
-	{"spec", "workloadTemplate"},
-	{"spec", "podTemplate"},
+var genericTemplatePaths = []templatePath{
+	newTemplatePath("spec", "template"),
+	newTemplatePath("spec", "jobTemplate", "spec", "template"),
+	newTemplatePath("spec", "workloadTemplate"),
+	newTemplatePath("spec", "podTemplate"),
 }
 
 // PodOf returns the pod-spec view of o, nil when o has none, or an error
@@ -72,16 +84,16 @@ func podOf(o *source.Object, shared *sharedViews) (*Pod, error) {
 	path, builtin := templatePaths[kind]
 	if builtin && builtinGroups[o.Group()] {
 		if kind == "Pod" {
-			return decodePod(o, o.Body, nil, shared)
+			return decodePod(o, o.Body, path, shared)
 		}
-		tmpl, ok := lookupMap(o.Body, path)
+		tmpl, ok := lookupMap(o.Body, path.keys)
 		if !ok {
 			return nil, nil // e.g. a Deployment with no template: invalid, but nothing to check
 		}
 		return decodePod(o, tmpl, path, shared)
 	}
 	for _, p := range genericTemplatePaths {
-		tmpl, ok := lookupMap(o.Body, p)
+		tmpl, ok := lookupMap(o.Body, p.keys)
 		if !ok {
 			continue
 		}
@@ -99,21 +111,21 @@ func podOf(o *source.Object, shared *sharedViews) (*Pod, error) {
 
 // decodePod converts a pod (or template: metadata + spec) map into typed
 // form. Unknown fields are ignored, as the API server would prune them.
-func decodePod(o *source.Object, tmpl map[string]any, prefix []string, shared *sharedViews) (*Pod, error) {
+func decodePod(o *source.Object, tmpl map[string]any, at templatePath, shared *sharedViews) (*Pod, error) {
 	spec, _ := tmpl["spec"].(map[string]any)
 	if spec == nil {
 		if _, present := tmpl["spec"]; present && tmpl["spec"] != nil {
-			return nil, fmt.Errorf("%s: %s is not a mapping", o, joinPath(prefix, "spec"))
+			return nil, fmt.Errorf("%s: %s is not a mapping", o, at.specPath)
 		}
-		if prefix == nil {
+		if len(at.keys) == 0 {
 			return nil, nil // a Pod without spec: nothing to check
 		}
 		spec = map[string]any{}
 	}
 	p := &Pod{
 		Object:   o,
-		MetaPath: joinPath(prefix, "metadata"),
-		SpecPath: joinPath(prefix, "spec"),
+		MetaPath: at.metaPath,
+		SpecPath: at.specPath,
 	}
 	var ok bool
 	if p.Spec, ok = shared.specs.get(spec); !ok {
