@@ -19,10 +19,7 @@ func LoadBaseline(file string) (Baseline, error) {
 		return nil, fmt.Errorf("reading baseline: %w", err)
 	}
 	var report struct {
-		Findings []struct {
-			Finding
-			Fingerprint string `json:"fingerprint"`
-		} `json:"findings"`
+		Findings []findingJSON `json:"findings"`
 	}
 	if err := json.Unmarshal(data, &report); err != nil {
 		return nil, fmt.Errorf("baseline %s is not a kubeharden JSON report: %w", file, err)
@@ -31,7 +28,8 @@ func LoadBaseline(file string) (Baseline, error) {
 	for _, f := range report.Findings {
 		fp := f.Fingerprint
 		if fp == "" {
-			fp = f.Finding.Fingerprint()
+			finding := f.finding()
+			fp = finding.Fingerprint()
 		}
 		b[fp] = true
 	}

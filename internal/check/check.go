@@ -250,7 +250,13 @@ func (f *Finding) UnmarshalJSON(b []byte) error {
 	if err := json.Unmarshal(b, &v); err != nil {
 		return err
 	}
-	*f = Finding{
+	*f = v.finding()
+	return nil
+}
+
+// finding is the finding v encodes, with a Rule of its own.
+func (v *findingJSON) finding() Finding {
+	return Finding{
 		Rule:      &Rule{Check: v.Check, Severity: v.Severity, Category: v.Category, Remediation: v.Remediation, Frameworks: v.Frameworks},
 		Object:    v.Object,
 		Container: v.Container,
@@ -258,7 +264,6 @@ func (f *Finding) UnmarshalJSON(b []byte) error {
 		Source:    v.Source,
 		Message:   v.Message,
 	}
-	return nil
 }
 
 // findingJSON is a finding in the report schema's field order.

@@ -538,3 +538,78 @@ func TestLoadBaseline(t *testing.T) {
 		t.Errorf("a file that is not a report: %v", err)
 	}
 }
+
+// TestFindingRules: the findings of a check share one rule with the
+// check's metadata; a result that overrides the severity or remediation
+// gets a rule of its own (shared by the results that override alike), and
+// the configuration's severity for the check wins over both.
+func TestFindingRules(t *testing.T) {
+	overriding := podCheck("overrides", Medium, func(_ *Env, p *inventory.Pod) []Result {
+		return []Result{
+			{Path: "a", Message: "default"},
+			{Path: "b", Message: "default again"},
+			{Path: "c", Message: "raised", Severity: Critical},
+			{Path: "d", Message: "raised again", Severity: Critical},
+			{Path: "e", Message: "own fix", Remediation: "do this"},
+			{Path: "f", Message: "same as the check", Severity: Medium, Remediation: "r"},
+		}
+	})
+	overriding.Frameworks = Frameworks{CIS: []string{"5.0.0"}}
+	reg, err := NewRegistry(overriding)
+	if err != nil {
+		t.Fatal(err)
+	}
+	objects := source.ParseBytes("x.yaml", []byte(fmt.Sprintf(podYAML, "{}", "{}"))).Objects
+	for _, tc := range []struct {
+		name   string
+		config string
+		want   map[string]Rule // by path
+	}{
+		{"check's own", "", map[string]Rule{
+			"a": {Severity: Medium, Remediation: "r"}, "b": {Severity: Medium, Remediation: "r"},
+			"c": {Severity: Critical, Remediation: "r"}, "d": {Severity: Critical, Remediation: "r"},
+			"e": {Severity: Medium, Remediation: "do this"}, "f": {Severity: Medium, Remediation: "r"},
+		}},
+		{"configured severity", "severity: {overrides: low}", map[string]Rule{
+			"a": {Severity: Low, Remediation: "r"}, "b": {Severity: Low, Remediation: "r"},
+			"c": {Severity: Low, Remediation: "r"}, "d": {Severity: Low, Remediation: "r"},
+			"e": {Severity: Low, Remediation: "do this"}, "f": {Severity: Low, Remediation: "r"},
+		}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			var opts Options
+			if tc.config != "" {
+				if opts.Config, err = ParseConfig("c", []byte(tc.config)); err != nil {
+					t.Fatal(err)
+				}
+			}
+			r, err := NewRunner(reg, opts)
+			if err != nil {
+				t.Fatal(err)
+			}
+			out, _, err := r.Evaluate(context.Background(), objects, Settings{})
+			if err != nil {
+				t.Fatal(err)
+			}
+			byPath := map[string]*Rule{}
+			for _, f := range out.Findings {
+				want := tc.want[f.Path]
+				if f.Check != "overrides" || f.Category != Workload || f.Frameworks != &overriding.Frameworks ||
+					f.Severity != want.Severity || f.Remediation != want.Remediation {
+					t.Errorf("%s: rule %+v, want severity %s and remediation %q of check overrides", f.Path, *f.Rule, want.Severity, want.Remediation)
+				}
+				byPath[f.Path] = f.Rule
+			}
+			if len(byPath) != len(tc.want) {
+				t.Fatalf("%d findings, want %d", len(byPath), len(tc.want))
+			}
+			for path, rule := range byPath {
+				for other, otherRule := range byPath {
+					if same := tc.want[path] == tc.want[other]; same != (rule == otherRule) {
+						t.Errorf("%s and %s share a rule: %v, want %v", path, other, rule == otherRule, same)
+					}
+				}
+			}
+		})
+	}
+}

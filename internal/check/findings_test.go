@@ -91,3 +91,41 @@ func TestAllUpdatesInPlace(t *testing.T) {
 		t.Error("All did not yield the findings themselves")
 	}
 }
+
+// TestFindingJSONRoundTrip: a finding written as the report has it reads
+// back with every field, its rule included, and the same fingerprint; the
+// rule read back is its own, not shared with the finding written.
+func TestFindingJSONRoundTrip(t *testing.T) {
+	rule := &Rule{Check: "privileged-container", Severity: Critical, Category: Workload, Remediation: "Set privileged to false.",
+		Frameworks: &Frameworks{CIS: []string{"5.2.2"}, PSS: []string{"privileged"}}}
+	f := Finding{
+		Rule:      rule,
+		Object:    &ObjectRef{APIVersion: "apps/v1", Kind: "Deployment", Namespace: "shop", Name: "web"},
+		Container: "app",
+		Path:      "spec.template.spec.containers[0].securityContext.privileged",
+		Source:    Source{File: "k8s/web.yaml", Line: 21},
+		Message:   `container "app" is privileged <b>`,
+	}
+	b, err := json.Marshal(f)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !bytes.HasPrefix(b, []byte(`{"check":"privileged-container","severity":"critical","category":"workload","object":`)) ||
+		!bytes.Contains(b, []byte(`"fingerprint":"`+f.Fingerprint()+`"`)) {
+		t.Errorf("JSON %s: not in the report's field order, or without the fingerprint", b)
+	}
+	var back Finding
+	if err := json.Unmarshal(b, &back); err != nil {
+		t.Fatal(err)
+	}
+	if back.Rule == nil || back.Rule == rule || back.Check != rule.Check || back.Severity != rule.Severity ||
+		back.Category != rule.Category || back.Remediation != rule.Remediation || !slices.Equal(back.Frameworks.CIS, rule.Frameworks.CIS) {
+		t.Errorf("rule read back %+v, want a copy of %+v", back.Rule, rule)
+	}
+	if *back.Object != *f.Object || back.Container != f.Container || back.Path != f.Path || back.Source != f.Source || back.Message != f.Message {
+		t.Errorf("read back %+v, want %+v", back, f)
+	}
+	if back.Fingerprint() != f.Fingerprint() {
+		t.Errorf("fingerprint %s after a round trip, want %s", back.Fingerprint(), f.Fingerprint())
+	}
+}
