@@ -74,7 +74,7 @@ func run(ctx context.Context, sizeList, bin, work, output string, keep bool) err
 	if err != nil {
 		return err
 	}
-	fmt.Printf("%-10s %10s %10s %12s %12s %14s %10s\n", "objects", "files", "wall", "objects/s", "peak RSS", "RSS/object", "findings")
+	fmt.Printf("%-10s %10s %10s %12s %12s %14s %10s %12s %12s\n", "objects", "files", "wall", "objects/s", "peak RSS", "RSS/object", "findings", "of it: anon", "file")
 	for _, s := range strings.Split(sizeList, ",") {
 		n, err := strconv.Atoi(strings.TrimSpace(s))
 		if err != nil || n <= 0 {
@@ -92,8 +92,9 @@ func run(ctx context.Context, sizeList, bin, work, output string, keep bool) err
 		if err != nil {
 			return err
 		}
-		fmt.Printf("%-10d %10d %9.2fs %12.0f %11.1fM %13.2fK %10d\n", n, files, m.wall.Seconds(),
-			float64(n)/m.wall.Seconds(), float64(m.maxRSS)/(1<<20), float64(m.maxRSS)/float64(n)/1024, m.findings)
+		fmt.Printf("%-10d %10d %9.2fs %12.0f %11.1fM %13.2fK %10d %12s %12s\n", n, files, m.wall.Seconds(),
+			float64(n)/m.wall.Seconds(), float64(m.maxRSS)/(1<<20), float64(m.maxRSS)/float64(n)/1024, m.findings,
+			m.peak.megabytes(m.peak.Anon), m.peak.megabytes(m.peak.File))
 		if !keep {
 			os.RemoveAll(dir)
 		}
@@ -184,12 +185,13 @@ func measureCommand(ctx context.Context, bin string, args ...string) (measuremen
 type measurement struct {
 	wall     time.Duration
 	maxRSS   int64 // bytes
+	peak     peakMemory
 	findings int
 }
 
-// measure runs one scan and reads the child's peak RSS from its rusage.
+// measure runs one scan and reads the child's peak RSS from its rusage,
+// and, where /proc has it, its peak anonymous and file-backed memory.
 func measure(ctx context.Context, bin, dir, output string) (measurement, error) {
-	summary := filepath.Join(dir, "summary.txt")
 	cmd := exec.CommandContext(ctx, bin, "scan", dir, "-o", output, "--fail-on", "none")
 	devnull, err := os.Create(os.DevNull)
 	if err != nil {
@@ -198,10 +200,18 @@ func measure(ctx context.Context, bin, dir, output string) (measurement, error) 
 	defer devnull.Close()
 	cmd.Stdout, cmd.Stderr = devnull, os.Stderr
 	start := time.Now()
-	if err := cmd.Run(); err != nil {
+	if err := cmd.Start(); err != nil {
 		return measurement{}, fmt.Errorf("scan of %s: %w", dir, err)
 	}
-	m := measurement{wall: time.Since(start)}
+	stop := make(chan struct{})
+	sampled := peakResidentMemory(cmd.Process.Pid, 10*time.Millisecond, stop)
+	err = cmd.Wait()
+	close(stop)
+	peak := <-sampled
+	if err != nil {
+		return measurement{}, fmt.Errorf("scan of %s: %w", dir, err)
+	}
+	m := measurement{wall: time.Since(start), peak: peak}
 	if ru, ok := cmd.ProcessState.SysUsage().(*syscall.Rusage); ok {
 		m.maxRSS = ru.Maxrss * 1024 // kilobytes on Linux
 	}
@@ -215,7 +225,6 @@ func measure(ctx context.Context, bin, dir, output string) (measurement, error) 
 			}
 		}
 	}
-	_ = summary
 	return m, nil
 }
 
