@@ -214,7 +214,11 @@ func (f *Finding) AppendFingerprint(b []byte) []byte {
 	if f.Object != nil {
 		obj = *f.Object
 	}
-	return appendFingerprint(b, f.Check, obj, f.Container, f.Path)
+	var id string
+	if f.Rule != nil {
+		id = f.Check
+	}
+	return appendFingerprint(b, id, obj, f.Container, f.Path)
 }
 
 // MarshalJSON writes f as the report schema has it, with its fingerprint

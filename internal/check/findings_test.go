@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/json"
 	"slices"
+	"strings"
 	"testing"
 )
 
@@ -127,5 +128,20 @@ func TestFindingJSONRoundTrip(t *testing.T) {
 	}
 	if back.Fingerprint() != f.Fingerprint() {
 		t.Errorf("fingerprint %s after a round trip, want %s", back.Fingerprint(), f.Fingerprint())
+	}
+}
+
+// TestFindingWithoutRule: a finding made without a rule (a literal in a
+// caller's code) has the fingerprint of one with an empty rule, and
+// encoding it is an error (its severity is not set), not a panic.
+func TestFindingWithoutRule(t *testing.T) {
+	bare := Finding{Object: &ObjectRef{Kind: "Pod", Name: "p"}, Path: "spec"}
+	empty := bare
+	empty.Rule = &Rule{}
+	if bare.Fingerprint() != empty.Fingerprint() {
+		t.Errorf("fingerprint %s without a rule, %s with an empty one", bare.Fingerprint(), empty.Fingerprint())
+	}
+	if _, err := json.Marshal(bare); err == nil || !strings.Contains(err.Error(), "severity") {
+		t.Errorf("encoding a finding without a rule: %v, want an error about its severity", err)
 	}
 }
