@@ -214,20 +214,21 @@ func (f *Finding) AppendFingerprint(b []byte) []byte {
 	if f.Object != nil {
 		obj = *f.Object
 	}
-	var id string
-	if f.Rule != nil {
-		id = f.Check
+	return appendFingerprint(b, f.rule().Check, obj, f.Container, f.Path)
+}
+
+// rule is f's rule, or the empty rule when f was made without one.
+func (f *Finding) rule() Rule {
+	if f.Rule == nil {
+		return Rule{}
 	}
-	return appendFingerprint(b, id, obj, f.Container, f.Path)
+	return *f.Rule
 }
 
 // MarshalJSON writes f as the report schema has it, with its fingerprint
 // last and HTML characters unescaped as the report writers do.
 func (f Finding) MarshalJSON() ([]byte, error) {
-	var rule Rule
-	if f.Rule != nil {
-		rule = *f.Rule
-	}
+	rule := f.rule()
 	var buf bytes.Buffer
 	enc := json.NewEncoder(&buf)
 	enc.SetEscapeHTML(false)
