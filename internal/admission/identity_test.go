@@ -97,7 +97,7 @@ func TestIdentityWithScan(t *testing.T) {
 			if ambiguous[refKey(check.RefOf(o), o.Source.File)] {
 				continue
 			}
-			raw, err := json.Marshal(o.Body)
+			raw, err := json.Marshal(o.Body())
 			if err != nil {
 				t.Fatal(err)
 			}

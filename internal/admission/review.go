@@ -118,10 +118,17 @@ func decodeObject(req *admissionv1.AdmissionRequest) (*source.Object, error) {
 	if err != nil {
 		return nil, err
 	}
-	md := obj.Metadata()
+	own, _ := obj.MetadataField("name").(string)
+	if (obj.Namespace() != "" || req.Namespace == "") && (own != "" || req.Name == "") {
+		return obj, nil
+	}
+	// Body builds fresh maps for the top level and metadata: fill them in
+	// and make the object again.
+	body := obj.Body()
+	md, _ := body["metadata"].(map[string]any)
 	if md == nil {
 		md = map[string]any{}
-		obj.Body["metadata"] = md
+		body["metadata"] = md
 	}
 	if s, _ := md["namespace"].(string); s == "" && req.Namespace != "" {
 		md["namespace"] = req.Namespace
@@ -129,8 +136,7 @@ func decodeObject(req *admissionv1.AdmissionRequest) (*source.Object, error) {
 	if s, _ := md["name"].(string); s == "" && req.Name != "" {
 		md["name"] = req.Name
 	}
-	// A loaded object reads its identity once: load it again.
-	return source.NewObject(obj.Body, obj.Source, obj.Item), nil
+	return source.NewObject(body, obj.Source, obj.Item), nil
 }
 
 // evaluate runs the catalogue on the request's object, as scan would on

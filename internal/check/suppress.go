@@ -51,7 +51,7 @@ type annotationSuppressor struct {
 
 func newAnnotationSuppressor(obj *source.Object, pod *inventory.Pod) *annotationSuppressor {
 	// Nearly no object has an ignore annotation: look before building.
-	objAnn, _ := obj.Metadata()["annotations"].(map[string]any)
+	objAnn, _ := obj.MetadataField("annotations").(map[string]any)
 	var podAnn map[string]string
 	if pod != nil && pod.MetaPath != "metadata" {
 		podAnn = pod.Meta.Annotations

@@ -151,7 +151,7 @@ func TestRBACCluster(t *testing.T) {
 			resource = map[string]string{"ServiceAccount": "serviceaccounts", "Secret": "secrets", "Namespace": "namespaces"}[o.Kind()]
 		}
 		client := dyn.Resource(gv.WithResource(resource))
-		obj := &unstructured.Unstructured{Object: o.Body}
+		obj := &unstructured.Unstructured{Object: o.Body()}
 		var err error
 		if ns := o.Namespace(); ns != "" {
 			_, err = client.Namespace(ns).Create(ctx, obj, metav1.CreateOptions{})

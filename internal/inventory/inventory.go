@@ -111,7 +111,7 @@ func (inv *Inventory) AutomountDisabled(ns, name string) bool {
 	if !ok {
 		return false
 	}
-	v, set := sa.Body["automountServiceAccountToken"].(bool)
+	v, set := sa.Field("automountServiceAccountToken").(bool)
 	return set && !v
 }
 

@@ -19,7 +19,7 @@ import (
 func CollapseOwned(objs []*source.Object) ([]*source.Object, int) {
 	var byUID map[string]*source.Object // made at the first uid: manifests have none
 	for _, o := range objs {
-		if uid, _ := o.Metadata()["uid"].(string); uid != "" {
+		if uid, _ := o.MetadataField("uid").(string); uid != "" {
 			if byUID == nil {
 				byUID = make(map[string]*source.Object, len(objs))
 			}
@@ -55,7 +55,7 @@ func CollapseOwned(objs []*source.Object) ([]*source.Object, int) {
 
 // controllerOf returns the object's controlling owner when it is in the set.
 func controllerOf(o *source.Object, byUID map[string]*source.Object) *source.Object {
-	refs, _ := o.Metadata()["ownerReferences"].([]any)
+	refs, _ := o.MetadataField("ownerReferences").([]any)
 	for _, r := range refs {
 		ref, _ := r.(map[string]any)
 		if isController, _ := ref["controller"].(bool); !isController {

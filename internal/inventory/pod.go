@@ -84,16 +84,16 @@ func podOf(o *source.Object, shared *sharedViews) (*Pod, error) {
 	path, builtin := templatePaths[kind]
 	if builtin && builtinGroups[o.Group()] {
 		if kind == "Pod" {
-			return decodePod(o, o.Body, path, shared)
+			return decodePod(o, o.Field("spec"), o.MetadataField("labels"), o.MetadataField("annotations"), path, shared)
 		}
-		tmpl, ok := lookupMap(o.Body, path.keys)
+		tmpl, ok := templateOf(o, path.keys)
 		if !ok {
 			return nil, nil // e.g. a Deployment with no template: invalid, but nothing to check
 		}
-		return decodePod(o, tmpl, path, shared)
+		return decodeTemplate(o, tmpl, path, shared)
 	}
 	for _, p := range genericTemplatePaths {
-		tmpl, ok := lookupMap(o.Body, p.keys)
+		tmpl, ok := templateOf(o, p.keys)
 		if !ok {
 			continue
 		}
@@ -104,17 +104,33 @@ func podOf(o *source.Object, shared *sharedViews) (*Pod, error) {
 		if _, ok := spec["containers"].([]any); !ok {
 			continue
 		}
-		return decodePod(o, tmpl, p, shared)
+		return decodeTemplate(o, tmpl, p, shared)
 	}
 	return nil, nil
 }
 
-// decodePod converts a pod (or template: metadata + spec) map into typed
-// form. Unknown fields are ignored, as the API server would prune them.
-func decodePod(o *source.Object, tmpl map[string]any, at templatePath, shared *sharedViews) (*Pod, error) {
-	spec, _ := tmpl["spec"].(map[string]any)
+// templateOf returns the mapping at path (at least one key) in o.
+func templateOf(o *source.Object, path []string) (map[string]any, bool) {
+	top, ok := o.Field(path[0]).(map[string]any)
+	if !ok {
+		return nil, false
+	}
+	return lookupMap(top, path[1:])
+}
+
+// decodeTemplate is decodePod for a pod template (metadata + spec).
+func decodeTemplate(o *source.Object, tmpl map[string]any, at templatePath, shared *sharedViews) (*Pod, error) {
+	md, _ := tmpl["metadata"].(map[string]any)
+	return decodePod(o, tmpl["spec"], md["labels"], md["annotations"], at, shared)
+}
+
+// decodePod converts a pod's spec, labels and annotations (a Pod's own, or
+// its template's) into typed form. Unknown fields are ignored, as the API
+// server would prune them.
+func decodePod(o *source.Object, specValue, labels, annotations any, at templatePath, shared *sharedViews) (*Pod, error) {
+	spec, _ := specValue.(map[string]any)
 	if spec == nil {
-		if _, present := tmpl["spec"]; present && tmpl["spec"] != nil {
+		if specValue != nil {
 			return nil, fmt.Errorf("%s: %s is not a mapping", o, at.specPath)
 		}
 		if len(at.keys) == 0 {
@@ -138,9 +154,15 @@ func decodePod(o *source.Object, tmpl map[string]any, at templatePath, shared *s
 		shared.specs.keep(spec, p.Spec)
 	}
 	p.containers = containerRefs(p.Spec, p.SpecPath)
-	md, _ := tmpl["metadata"].(map[string]any)
-	key, shareable := podMetaKeyOf(md)
+	key, shareable := podMetaKeyOf(labels, annotations)
 	if p.Meta, ok = shared.metas[key]; !ok || !shareable {
+		md := make(map[string]any, 2)
+		if labels != nil {
+			md["labels"] = labels
+		}
+		if annotations != nil {
+			md["annotations"] = annotations
+		}
 		var pm podMetadata
 		if err := shared.maps.FromUnstructured(md, &pm); err != nil {
 			return nil, fmt.Errorf("%s: %s: %w", o, p.MetaPath, explainDecodeError(md, &podMetadata{}, err))
@@ -185,13 +207,13 @@ type podMetadata struct {
 // (nil for a map the metadata leaves out).
 type podMetaKey struct{ labels, annotations unsafe.Pointer }
 
-// podMetaKeyOf returns the key of md's labels and annotations, and whether
-// it names them: not when either is there but not a map (which decoding
-// reports).
-func podMetaKeyOf(md map[string]any) (podMetaKey, bool) {
-	labels, ok := mapIdentity(md["labels"])
-	annotations, ok2 := mapIdentity(md["annotations"])
-	return podMetaKey{labels, annotations}, ok && ok2
+// podMetaKeyOf returns the key of a pod's labels and annotations, and
+// whether it names them: not when either is there but not a map (which
+// decoding reports).
+func podMetaKeyOf(labels, annotations any) (podMetaKey, bool) {
+	l, ok := mapIdentity(labels)
+	a, ok2 := mapIdentity(annotations)
+	return podMetaKey{l, a}, ok && ok2
 }
 
 // mapIdentity returns the identity of the decoded map v, nil for nil, and

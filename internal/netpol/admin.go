@@ -117,7 +117,7 @@ func newAdminPolicy(o *source.Object) (*adminPolicy, error) {
 	var spec anp.AdminNetworkPolicySpec
 	if baseline {
 		var b anp.BaselineAdminNetworkPolicy
-		if err := typed.FromUnstructured(o.Body, &b); err != nil {
+		if err := typed.FromFields(o.Field, &b); err != nil {
 			return nil, fmt.Errorf("BaselineAdminNetworkPolicy %s: %w", o.Name(), err)
 		}
 		if b.Name != "default" {
@@ -136,7 +136,7 @@ func newAdminPolicy(o *source.Object) (*adminPolicy, error) {
 		}
 	} else {
 		var a anp.AdminNetworkPolicy
-		if err := typed.FromUnstructured(o.Body, &a); err != nil {
+		if err := typed.FromFields(o.Field, &a); err != nil {
 			return nil, fmt.Errorf("AdminNetworkPolicy %s: %w", o.Name(), err)
 		}
 		if a.Spec.Priority < 0 || a.Spec.Priority > 1000 {

@@ -160,7 +160,7 @@ func ServiceOf(o *source.Object) (*Service, bool) {
 			Selector map[string]string  `json:"selector,omitempty"`
 		} `json:"spec"`
 	}
-	if typed.FromUnstructured(o.Body, &body) != nil {
+	if typed.FromFields(o.Field, &body) != nil {
 		return nil, false
 	}
 	return &Service{Namespace: namespaceOf(o), Type: body.Spec.Type, Selector: body.Spec.Selector}, true

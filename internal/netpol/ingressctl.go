@@ -55,7 +55,7 @@ func (m *Model) IngressControllerConnections() []IngressConnection {
 		switch {
 		case o.Kind() == "Service" && o.Group() == "":
 			var s corev1.Service
-			if typed.FromUnstructured(o.Body, &s) == nil {
+			if typed.FromFields(o.Field, &s) == nil {
 				services[namespaceOf(o)+"/"+o.Name()] = &s
 			}
 		case o.Kind() == "Ingress" && (o.Group() == "networking.k8s.io" || o.Group() == "extensions"),
@@ -149,7 +149,7 @@ func ingressBackends(o *source.Object) []backend {
 		}
 		out = append(out, backend{namespace: ns, service: name, port: intOrString(port)})
 	}
-	spec, _ := o.Body["spec"].(map[string]any)
+	spec, _ := o.Field("spec").(map[string]any)
 	for _, key := range []string{"defaultBackend", "backend"} {
 		if d, ok := spec[key].(map[string]any); ok {
 			add(d)
@@ -190,7 +190,7 @@ func intOrString(v any) *intstr.IntOrString {
 
 func routeBackends(o *source.Object) []backend {
 	ns := namespaceOf(o)
-	spec, _ := o.Body["spec"].(map[string]any)
+	spec, _ := o.Field("spec").(map[string]any)
 	var target *intstr.IntOrString
 	if port, ok := spec["port"].(map[string]any); ok {
 		target = intOrString(port["targetPort"])
@@ -217,7 +217,7 @@ func routeBackends(o *source.Object) []backend {
 // Service, in its rules.
 func gatewayRouteBackends(o *source.Object) []backend {
 	ns := namespaceOf(o)
-	spec, _ := o.Body["spec"].(map[string]any)
+	spec, _ := o.Field("spec").(map[string]any)
 	rules, _ := spec["rules"].([]any)
 	var out []backend
 	for _, r := range rules {

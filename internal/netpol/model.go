@@ -101,11 +101,11 @@ func DecodePolicy(o *source.Object) (*networkingv1.NetworkPolicy, error) {
 	var body struct {
 		Spec networkingv1.NetworkPolicySpec `json:"spec"`
 	}
-	if err := typed.FromUnstructured(o.Body, &body); err != nil {
+	if err := typed.FromFields(o.Field, &body); err != nil {
 		return nil, fmt.Errorf("NetworkPolicy %s: %w", o.Name(), err)
 	}
 	np := &networkingv1.NetworkPolicy{Spec: body.Spec}
-	np.Name, _ = o.Metadata()["name"].(string)
+	np.Name, _ = o.MetadataField("name").(string)
 	np.Namespace = o.Namespace()
 	return np, nil
 }
@@ -196,7 +196,7 @@ func namespaceOf(o *source.Object) string {
 
 // controllerOf returns the kind and name of the object's controller.
 func controllerOf(o *source.Object) (kind, name string, ok bool) {
-	refs, _ := o.Metadata()["ownerReferences"].([]any)
+	refs, _ := o.MetadataField("ownerReferences").([]any)
 	for _, r := range refs {
 		m, _ := r.(map[string]any)
 		if c, _ := m["controller"].(bool); !c || m["kind"] == "Node" {

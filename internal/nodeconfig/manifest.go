@@ -18,9 +18,9 @@ func FromWorkload(obj *source.Object) *Component {
 	specPath := "spec"
 	switch {
 	case obj.Kind() == "Pod" && obj.Group() == "":
-		spec, _ = obj.Body["spec"].(map[string]any)
+		spec, _ = obj.Field("spec").(map[string]any)
 	case obj.Group() == "apps" && (obj.Kind() == "DaemonSet" || obj.Kind() == "Deployment" || obj.Kind() == "StatefulSet"):
-		outer, _ := obj.Body["spec"].(map[string]any)
+		outer, _ := obj.Field("spec").(map[string]any)
 		template, _ := outer["template"].(map[string]any)
 		spec, _ = template["spec"].(map[string]any)
 		specPath = "spec.template.spec"
@@ -119,7 +119,7 @@ func FromObjects(objs []*source.Object) *Node {
 				Ref:         Ref{APIVersion: obj.APIVersion(), Kind: obj.Kind(), Name: obj.Name()},
 				Source:      Position{File: obj.Source.File, Line: obj.Source.Line},
 				UID:         -1,
-				ProxyConfig: &ConfigFile{Config: obj.Body},
+				ProxyConfig: &ConfigFile{Config: obj.Body()},
 			})
 		case obj.Kind() == "KubeletConfiguration" && obj.Group() == "kubelet.config.k8s.io":
 			add(&Component{
@@ -128,7 +128,7 @@ func FromObjects(objs []*source.Object) *Node {
 				Source: Position{File: obj.Source.File, Line: obj.Source.Line},
 				UID:    -1,
 				// The object is the file: settings are named by field alone.
-				KubeletConfig: &ConfigFile{Config: obj.Body},
+				KubeletConfig: &ConfigFile{Config: obj.Body()},
 			})
 		}
 	}

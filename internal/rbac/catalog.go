@@ -47,7 +47,7 @@ func newResourceCatalog(crds []*source.Object) *ResourceCatalog {
 	}
 	for _, o := range crds {
 		var crd crdResource
-		if typed.FromUnstructured(o.Body, &crd) != nil || crd.Spec.Names.Plural == "" {
+		if typed.FromFields(o.Field, &crd) != nil || crd.Spec.Names.Plural == "" {
 			continue
 		}
 		r := APIResource{

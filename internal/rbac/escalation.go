@@ -220,7 +220,7 @@ func collectFacts(w *World, objs []*source.Object) *escalationFacts {
 	for _, o := range objs {
 		switch {
 		case o.Kind() == "Secret" && o.Group() == "":
-			if t, _ := o.Body["type"].(string); t == string(corev1.SecretTypeServiceAccountToken) {
+			if t, _ := o.Field("type").(string); t == string(corev1.SecretTypeServiceAccountToken) {
 				sa := o.Annotations()[corev1.ServiceAccountNameKey]
 				if sa != "" {
 					ns := o.Namespace()
@@ -260,11 +260,11 @@ func podServiceAccount(o *source.Object) (string, bool) {
 	var spec map[string]any
 	switch o.Group() + "/" + o.Kind() {
 	case "/Pod":
-		spec, _ = o.Body["spec"].(map[string]any)
+		spec, _ = o.Field("spec").(map[string]any)
 	case "apps/Deployment", "apps/StatefulSet", "apps/DaemonSet", "apps/ReplicaSet", "/ReplicationController", "batch/Job":
-		spec = nested(o.Body, "spec", "template", "spec")
+		spec = nested(o.Field("spec"), "template", "spec")
 	case "batch/CronJob":
-		spec = nested(o.Body, "spec", "jobTemplate", "spec", "template", "spec")
+		spec = nested(o.Field("spec"), "jobTemplate", "spec", "template", "spec")
 	default:
 		return "", false
 	}
@@ -298,7 +298,8 @@ func stringField(v any) (s string, ok bool) {
 	return "", false
 }
 
-func nested(m map[string]any, keys ...string) map[string]any {
+func nested(v any, keys ...string) map[string]any {
+	m, _ := v.(map[string]any)
 	for _, k := range keys {
 		m, _ = m[k].(map[string]any)
 		if m == nil {

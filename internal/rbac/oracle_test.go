@@ -281,7 +281,7 @@ func readBack(ctx context.Context, t *testing.T, c kubernetes.Interface) []*sour
 		for _, it := range list["items"].([]any) {
 			body := it.(map[string]any)
 			body["apiVersion"], body["kind"] = "rbac.authorization.k8s.io/v1", kind
-			objs = append(objs, &source.Object{Body: body, Source: source.Position{File: "cluster"}})
+			objs = append(objs, source.NewObject(body, source.Position{File: "cluster"}, -1))
 		}
 	}
 	crs, err := c.RbacV1().ClusterRoles().List(ctx, metav1.ListOptions{})
@@ -485,12 +485,12 @@ func TestRBACToolDisagreementsWithServer(t *testing.T) {
 		switch o.Kind() {
 		case "ClusterRole":
 			var v rbacv1.ClusterRole
-			if err = runtime.DefaultUnstructuredConverter.FromUnstructured(o.Body, &v); err == nil {
+			if err = runtime.DefaultUnstructuredConverter.FromUnstructured(o.Body(), &v); err == nil {
 				_, err = client.RbacV1().ClusterRoles().Create(ctx, &v, metav1.CreateOptions{})
 			}
 		case "RoleBinding":
 			var v rbacv1.RoleBinding
-			if err = runtime.DefaultUnstructuredConverter.FromUnstructured(o.Body, &v); err == nil {
+			if err = runtime.DefaultUnstructuredConverter.FromUnstructured(o.Body(), &v); err == nil {
 				_, err = client.RbacV1().RoleBindings(v.Namespace).Create(ctx, &v, metav1.CreateOptions{})
 			}
 		}

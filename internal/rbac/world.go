@@ -135,7 +135,7 @@ type RoleDecoder func(o *source.Object) (*rbacv1.ClusterRole, error)
 // DecodeRole is the RoleDecoder Build uses unless told otherwise.
 func DecodeRole(o *source.Object) (*rbacv1.ClusterRole, error) {
 	var r rbacv1.ClusterRole
-	if err := typed.FromUnstructured(o.Body, &r); err != nil {
+	if err := typed.FromFields(o.Field, &r); err != nil {
 		return nil, fmt.Errorf("cannot read %s: %v", o, err)
 	}
 	return &r, nil
@@ -251,12 +251,12 @@ func (w *World) addBinding(o *source.Object) {
 		Subjects []rbacv1.Subject `json:"subjects,omitempty"`
 		RoleRef  rbacv1.RoleRef   `json:"roleRef"`
 	}
-	if err := typed.FromUnstructured(o.Body, &b); err != nil {
+	if err := typed.FromFields(o.Field, &b); err != nil {
 		w.Problems = append(w.Problems, Problem{Object: o, Message: fmt.Sprintf("cannot read %s: %v", o, err)})
 		return
 	}
 	binding := &Binding{Kind: o.Kind(), Subjects: b.Subjects, Object: o}
-	binding.Name, _ = o.Metadata()["name"].(string)
+	binding.Name, _ = o.MetadataField("name").(string)
 	if binding.Kind == "RoleBinding" {
 		binding.Namespace = o.Namespace()
 	}
@@ -464,7 +464,11 @@ func (r *Role) Bootstrap() bool {
 
 // Bootstrap reports whether the binding is one of Kubernetes' defaults.
 func (b *Binding) Bootstrap() bool {
-	return b.Object != nil && b.Object.Labels()["kubernetes.io/bootstrapping"] == "rbac-defaults"
+	if b.Object == nil {
+		return false
+	}
+	v, _ := b.Object.Label("kubernetes.io/bootstrapping")
+	return v == "rbac-defaults"
 }
 
 // SubjectsOf returns the binding's subjects as Subjects (service accounts'

@@ -84,6 +84,7 @@ func decodeFile(fast *fastParser, data []byte, lenient bool, yield func(parsedOb
 			if objs != nil {
 				scratch = objs[:0] // yield took copies
 			}
+			fast.reuseOwnMaps()
 			for _, e := range errs {
 				fail(e)
 			}

@@ -3,8 +3,10 @@ package source
 import (
 	"bytes"
 	"context"
+	"io/fs"
 	"os"
 	"path/filepath"
+	"reflect"
 	"strings"
 	"sync/atomic"
 	"testing"
@@ -258,7 +260,7 @@ func TestScalarResolution(t *testing.T) {
 	if len(res.Errors) > 0 {
 		t.Fatal(res.Errors)
 	}
-	b := res.Objects[0].Body
+	b := res.Objects[0].Body()
 	checks := map[string]any{"int": int64(42), "hex": int64(31), "float": 1.5, "bool": true, "null1": nil, "null2": nil, "str": "42", "yes": "yes", "big": 1e20}
 	for k, want := range checks {
 		if got := b[k]; got != want {
@@ -313,4 +315,92 @@ func TestLoadReportsBytesRead(t *testing.T) {
 	if want := int64(len(docs["a.yaml"]) + len(docs["b/c.yaml"]) + len(stdin)); total.Load() != want {
 		t.Errorf("reported %d bytes read, want %d (big.yaml is refused unread)", total.Load(), want)
 	}
+}
+
+// TestDocumentsKeepTheirOwnMaps: the parser reuses a document's own maps
+// (its top level and metadata) for the next document once its objects
+// are made; every object still holds exactly its own document, whichever
+// documents came before it in the file or in the worker's earlier files.
+func TestDocumentsKeepTheirOwnMaps(t *testing.T) {
+	files := [][]byte{[]byte(`apiVersion: v1
+kind: ConfigMap
+metadata:
+  name: a
+  namespace: one
+  labels: {app: a}
+data: {k: v}
+---
+apiVersion: v1
+kind: Secret
+metadata: {name: b, namespace: two}
+type: Opaque
+---
+apiVersion: v1
+kind: List
+metadata:
+  resourceVersion: "1"
+items:
+- apiVersion: v1
+  kind: Pod
+  metadata:
+    name: c
+- apiVersion: v1
+  kind: Pod
+  metadata: {name: d}
+---
+apiVersion: apps/v1
+kind: Deployment
+metadata:
+  name: e
+  annotations:
+    x: "1"
+spec:
+  replicas: 2
+---
+not: an object
+---
+apiVersion: v1
+kind: Service
+metadata:
+  name: f
+  name: f
+---
+apiVersion: v1
+kind: Namespace
+metadata:
+`)}
+	const corpus = "../../../shared/corpus/real"
+	if _, err := os.Stat(corpus); err == nil {
+		_ = filepath.WalkDir(corpus, func(path string, d fs.DirEntry, err error) error {
+			if err == nil && !d.IsDir() && strings.HasSuffix(path, ".yaml") && len(files) < 2000 {
+				data, err := os.ReadFile(path)
+				if err == nil {
+					files = append(files, data)
+				}
+			}
+			return nil
+		})
+	}
+	worker := &fastParser{shared: newSubtrees()}
+	objects := 0
+	for i, data := range files {
+		got := parseWith(worker, "f.yaml", data, false).objects
+		var want []*Object
+		for c := range splitDocuments(data) {
+			want = append(want, parse("f.yaml", c.data, false).objects...)
+		}
+		if len(got) != len(want) {
+			t.Fatalf("file %d: %d objects, %d read one document at a time", i, len(got), len(want))
+		}
+		for j := range got {
+			if !reflect.DeepEqual(got[j].Body(), want[j].Body()) {
+				t.Fatalf("file %d object %d:\n%#v\nread alone:\n%#v", i, j, got[j].Body(), want[j].Body())
+			}
+		}
+		objects += len(got)
+		if i == 0 && len(worker.spare) == 0 {
+			t.Fatal("the parser kept no map to reuse")
+		}
+	}
+	t.Logf("%d files, %d objects", len(files), objects)
 }

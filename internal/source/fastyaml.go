@@ -48,6 +48,11 @@ type fastParser struct {
 	fields fieldIndexer
 	// keyText is blockKey's scratch.
 	keyText []byte
+
+	// own are the maps of the document's top level and of its metadata
+	// block, which no other document shares; spare are such maps of
+	// documents already made into objects, cleared (see reuseOwnMaps).
+	own, spare []map[string]any
 }
 
 // fastDecode decodes one document chunk. It returns the value (nil for an
@@ -64,7 +69,8 @@ func (p *fastParser) decode(chunk []byte) (any, int, error) {
 	if !fastSafeBytes(chunk) {
 		return nil, 0, errFallback
 	}
-	*p = fastParser{lines: p.lines[:0], finalNewline: len(chunk) > 0 && chunk[len(chunk)-1] == '\n', chunk: chunk, shared: p.shared, rewritten: p.rewritten[:0], fields: p.fields, keyText: p.keyText}
+	*p = fastParser{lines: p.lines[:0], finalNewline: len(chunk) > 0 && chunk[len(chunk)-1] == '\n', chunk: chunk, shared: p.shared, rewritten: p.rewritten[:0], fields: p.fields, keyText: p.keyText,
+		own: p.own[:0], spare: p.spare}
 	if err := p.split(chunk); err != nil {
 		return nil, 0, err
 	}
@@ -76,7 +82,7 @@ func (p *fastParser) decode(chunk []byte) (any, int, error) {
 	if first.indent != 0 {
 		return nil, 0, errFallback
 	}
-	v, err := p.block(0)
+	v, err := p.ownBlock(0)
 	if err != nil {
 		return nil, 0, err
 	}
@@ -225,7 +231,15 @@ const fastMaxDepth = 100
 
 // block parses the node starting at the current line, whose indentation
 // is ind.
-func (p *fastParser) block(ind int) (any, error) {
+func (p *fastParser) block(ind int) (any, error) { return p.blockOf(ind, false) }
+
+// ownBlock is block for the document's own blocks (its top level and its
+// metadata): a mapping there is made in a spare map and recorded in own.
+// Every object's metadata differs from every other's (its name), so
+// sharing it would cost a lookup and save nothing.
+func (p *fastParser) ownBlock(ind int) (any, error) { return p.blockOf(ind, true) }
+
+func (p *fastParser) blockOf(ind int, own bool) (any, error) {
 	p.depth++
 	defer func() { p.depth-- }()
 	if p.depth > fastMaxDepth {
@@ -239,7 +253,7 @@ func (p *fastParser) block(ind int) (any, error) {
 	if _, _, ok, err := splitKey(stripComment(l.content)); err != nil {
 		return nil, err
 	} else if ok {
-		return p.mapping(ind)
+		return p.mapping(ind, own)
 	}
 	return nil, errFallback // a bare scalar or flow node as a block: rare, leave to yaml.v3
 }
@@ -262,8 +276,20 @@ func (p *fastParser) next(ind int) (l fastLine, ok bool, err error) {
 	return p.lines[p.pos], true, nil
 }
 
-func (p *fastParser) mapping(ind int) (map[string]any, error) {
-	out := make(map[string]any, 8)
+// mapping parses a block mapping at indentation ind; own says it is one
+// of the document's own (ownBlock).
+func (p *fastParser) mapping(ind int, own bool) (map[string]any, error) {
+	var out map[string]any
+	if own {
+		if n := len(p.spare); n > 0 {
+			out, p.spare = p.spare[n-1], p.spare[:n-1]
+		} else {
+			out = make(map[string]any, 8)
+		}
+		p.own = append(p.own, out)
+	} else {
+		out = make(map[string]any, 8)
+	}
 	for {
 		l, ok, err := p.next(ind)
 		if err != nil || !ok {
@@ -283,12 +309,46 @@ func (p *fastParser) mapping(ind int) (map[string]any, error) {
 			return nil, errFallback // leave duplicate keys to the yaml.v3 path
 		}
 		p.pos++
-		v, err := p.value(rest, ind, l, true)
+		var v any
+		if own && p.depth == 1 && key == "metadata" && len(stripComment(rest)) == 0 {
+			v, err = p.ownMetadata(ind)
+		} else {
+			v, err = p.value(rest, ind, l, true)
+		}
 		if err != nil {
 			return nil, err
 		}
 		out[key] = v
 	}
+}
+
+// ownMetadata reads the value of the top-level key "metadata" on the
+// lines below it, as value would, except that a block mapping there is the
+// document's own (ownBlock).
+func (p *fastParser) ownMetadata(parent int) (any, error) {
+	p.skipBlank()
+	if p.pos < len(p.lines) {
+		if next := p.lines[p.pos]; next.indent > parent && !isSeqEntry(next.content) {
+			if _, _, ok, _ := splitKey(stripComment(next.content)); ok {
+				return p.ownBlock(next.indent)
+			}
+		}
+	}
+	return p.nested(parent, true)
+}
+
+// reuseOwnMaps hands the maps of the document decoded last back for the
+// next one to fill: the caller has made its objects, which keep none of
+// them (NewObject keeps the values, not the maps), and no other document
+// shares them. A List's items are not its own maps.
+func (p *fastParser) reuseOwnMaps() {
+	for _, m := range p.own {
+		if len(p.spare) < 4 {
+			clear(m)
+			p.spare = append(p.spare, m)
+		}
+	}
+	p.own = p.own[:0]
 }
 
 func (p *fastParser) sequence(ind int) ([]any, error) {
@@ -328,7 +388,7 @@ func (p *fastParser) sequence(ind int) ([]any, error) {
 			// to the key's column.
 			p.lines[p.pos] = fastLine{indent: ind + offset, content: rest, raw: l.raw, line: l.line, off: l.off}
 			p.rewritten = append(p.rewritten, p.pos)
-			v, err := p.mapping(ind + offset)
+			v, err := p.mapping(ind+offset, false)
 			if err != nil {
 				return nil, err
 			}

@@ -30,7 +30,7 @@ func FuzzParseBytes(f *testing.F) {
 		res := ParseBytes("fuzz.yaml", data)
 		for _, o := range res.Objects {
 			if o.Kind() == "" || o.APIVersion() == "" {
-				t.Fatalf("object without kind or apiVersion: %#v", o.Body)
+				t.Fatalf("object without kind or apiVersion: %#v", o.Body())
 			}
 		}
 		for _, e := range res.Errors {
@@ -51,12 +51,12 @@ func FuzzParseBytes(f *testing.F) {
 			}
 			lines := strings.Count(string(data), "\n") + 1
 			for i, o := range shared.objects {
-				if !reflect.DeepEqual(o.Body, res.Objects[i].Body) || o.Source != res.Objects[i].Source {
-					t.Fatalf("object %d differs with shared blocks:\n%#v\n%#v", i, o.Body, res.Objects[i].Body)
+				if !reflect.DeepEqual(o.Body(), res.Objects[i].Body()) || o.Source != res.Objects[i].Source {
+					t.Fatalf("object %d differs with shared blocks:\n%#v\n%#v", i, o.Body(), res.Objects[i].Body())
 				}
 				// Field lines: in the file, and the same whichever worker
 				// read it.
-				for _, path := range fieldPaths(o.Body, "", 3) {
+				for _, path := range fieldPaths(o.Body(), "", 3) {
 					got, alone := o.FieldLine(path), res.Objects[i].FieldLine(path)
 					if got != alone || got < 1 || got > lines {
 						t.Fatalf("object %d: %s at line %d (alone %d) of %d", i, path, got, alone, lines)

@@ -28,7 +28,7 @@ func DecodeJSONObject(name string, raw []byte) (*Object, error) {
 	if o.APIVersion() == "" || o.Kind() == "" {
 		return nil, fmt.Errorf("%s: the object has no apiVersion or kind", name)
 	}
-	if _, ok := body["metadata"]; ok && o.Metadata() == nil {
+	if _, ok := body["metadata"]; ok && o.has&hasMetadata == 0 {
 		return nil, fmt.Errorf("%s: metadata is not an object", name)
 	}
 	return o, nil

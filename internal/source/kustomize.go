@@ -212,8 +212,8 @@ func (o *Object) FieldSourceOf(p FieldPath) Position {
 	if p.path == "" {
 		return o.origin.Source
 	}
-	built, n := valueAt(o.Body, p.path)
-	read, m := valueAt(o.origin.Body, p.path)
+	built, n := valueAt(o.Body(), p.path)
+	read, m := valueAt(o.origin.Body(), p.path)
 	switch {
 	case n == 0 || m != n:
 	case n < len(p.path), reflect.DeepEqual(built, read):

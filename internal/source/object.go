@@ -24,13 +24,20 @@ func (p Position) String() string {
 	return fmt.Sprintf("%s:%d", p.File, p.Line)
 }
 
-// Object is one decoded Kubernetes object. Body is the decoded document as
-// produced by encoding/json-compatible decoding (map[string]any, []any,
-// string, int64, float64, bool, nil). Objects are read-only once loaded:
-// the loader hands out one value for equal nested blocks, so parts of a
-// Body may be shared with other objects.
+// Object is one decoded Kubernetes object: the document as produced by
+// encoding/json-compatible decoding (map[string]any, []any, string, int64,
+// float64, bool, nil), read through Body, Field and MetadataField. Objects
+// are read-only once loaded: the loader hands out one value for equal
+// nested blocks, so parts of a document may be shared with other objects.
+//
+// The object's own two mappings, its top level and its metadata, are not
+// kept as maps. Every object has them and no other object shares them (a
+// Deployment's spec is its ReplicaSet's too; its metadata is its own),
+// and a Go map costs 336 bytes however few its keys: two of them were
+// half of what a loaded object held. The four strings every object is
+// asked for (apiVersion, kind, metadata.name and metadata.namespace) are
+// fields of their own, the rest of both mappings one short list.
 type Object struct {
-	Body map[string]any
 	// Source is where the object starts.
 	Source Position
 	// Item is the index inside a List document, or -1.
@@ -42,21 +49,187 @@ type Object struct {
 	// the resource file it was made from, or nil (FieldSourceOf).
 	origin *Object
 
-	// apiVersion, kind, name and namespace as NewObject read them from
-	// Body, once: they are asked for all the time (dispatch, indexes,
-	// models, every finding), and a loaded object never changes. An Object
-	// written as a literal has identity false and reads Body each time.
+	// apiVersion, kind, name and namespace are those fields' values when
+	// they are strings (has says which are present).
 	apiVersion, kind, name, namespace string
-	identity                          bool
+	// other are the document's other top-level fields, then, from
+	// metadataAt, the other fields of its metadata mapping.
+	other      []field
+	metadataAt int32
+	has        presence
 }
 
-// NewObject returns the object for body, read from src.
+// field is one key of a mapping and its value.
+type field struct {
+	key   string
+	value any
+}
+
+// presence records which of an object's fields of its own are present.
+type presence uint8
+
+const (
+	hasAPIVersion presence = 1 << iota
+	hasKind
+	hasName
+	hasNamespace
+	// hasMetadata: metadata is a mapping (a metadata of any other type is
+	// one of the other top-level fields).
+	hasMetadata
+)
+
+// NewObject returns the object for the document body, read from src.
+// body itself is not kept (its values are): the caller may reuse it.
 func NewObject(body map[string]any, src Position, item int) *Object {
-	o := &Object{Body: body, Source: src, Item: item}
-	o.apiVersion, o.kind = str(body["apiVersion"]), str(body["kind"])
-	o.name, o.namespace = nameOf(o.Metadata()), str(o.Metadata()["namespace"])
-	o.identity = true
+	o := &Object{Source: src, Item: item}
+	metadata, isMap := body["metadata"].(map[string]any)
+	if isMap {
+		o.has |= hasMetadata
+	}
+	n := 0
+	for k, v := range body {
+		if !ownTopLevel(k, v, isMap) {
+			n++
+		}
+	}
+	for k, v := range metadata {
+		if !ownMetadata(k, v) {
+			n++
+		}
+	}
+	if n > 0 {
+		o.other = make([]field, 0, n)
+	}
+	for k, v := range body {
+		switch {
+		case !ownTopLevel(k, v, isMap):
+			o.other = append(o.other, field{k, v})
+		case k == "apiVersion":
+			o.apiVersion, o.has = v.(string), o.has|hasAPIVersion
+		case k == "kind":
+			o.kind, o.has = v.(string), o.has|hasKind
+		}
+	}
+	o.metadataAt = int32(len(o.other))
+	for k, v := range metadata {
+		switch {
+		case !ownMetadata(k, v):
+			o.other = append(o.other, field{k, v})
+		case k == "name":
+			o.name, o.has = v.(string), o.has|hasName
+		case k == "namespace":
+			o.namespace, o.has = v.(string), o.has|hasNamespace
+		}
+	}
 	return o
+}
+
+// ownTopLevel reports whether the top-level field k, v is kept in a field
+// of its own: apiVersion and kind when strings, metadata when a mapping.
+func ownTopLevel(k string, v any, metadataIsMap bool) bool {
+	switch k {
+	case "apiVersion", "kind":
+		_, isString := v.(string)
+		return isString
+	case "metadata":
+		return metadataIsMap
+	}
+	return false
+}
+
+// ownMetadata reports whether metadata's field k, v is kept in a field of
+// its own: name and namespace when strings.
+func ownMetadata(k string, v any) bool {
+	if k != "name" && k != "namespace" {
+		return false
+	}
+	_, isString := v.(string)
+	return isString
+}
+
+// Body returns the whole document as a map. It builds the top-level map
+// and the metadata map on each call (the nested values are the object's
+// own, shared, and must not be changed): Field and MetadataField read one
+// field without building anything.
+func (o *Object) Body() map[string]any {
+	body := make(map[string]any, int(o.metadataAt)+3)
+	if o.has&hasAPIVersion != 0 {
+		body["apiVersion"] = o.apiVersion
+	}
+	if o.has&hasKind != 0 {
+		body["kind"] = o.kind
+	}
+	for _, f := range o.other[:o.metadataAt] {
+		body[f.key] = f.value
+	}
+	if md := o.Metadata(); md != nil {
+		body["metadata"] = md
+	}
+	return body
+}
+
+// Field returns the value of the top-level field key, or nil. For
+// "metadata" it builds the map (see Metadata).
+func (o *Object) Field(key string) any {
+	switch key {
+	case "apiVersion":
+		if o.has&hasAPIVersion != 0 {
+			return o.apiVersion
+		}
+	case "kind":
+		if o.has&hasKind != 0 {
+			return o.kind
+		}
+	case "metadata":
+		if md := o.Metadata(); md != nil {
+			return md
+		}
+	}
+	return lookup(o.other[:o.metadataAt], key)
+}
+
+// MetadataField returns the value of metadata's field key, or nil.
+func (o *Object) MetadataField(key string) any {
+	switch key {
+	case "name":
+		if o.has&hasName != 0 {
+			return o.name
+		}
+	case "namespace":
+		if o.has&hasNamespace != 0 {
+			return o.namespace
+		}
+	}
+	return lookup(o.other[o.metadataAt:], key)
+}
+
+// Metadata returns metadata as a map, or nil when it is not a mapping. It
+// builds the map on each call: MetadataField reads one field.
+func (o *Object) Metadata() map[string]any {
+	if o.has&hasMetadata == 0 {
+		return nil
+	}
+	others := o.other[o.metadataAt:]
+	md := make(map[string]any, len(others)+2)
+	if o.has&hasName != 0 {
+		md["name"] = o.name
+	}
+	if o.has&hasNamespace != 0 {
+		md["namespace"] = o.namespace
+	}
+	for _, f := range others {
+		md[f.key] = f.value
+	}
+	return md
+}
+
+func lookup(fields []field, key string) any {
+	for _, f := range fields {
+		if f.key == key {
+			return f.value
+		}
+	}
+	return nil
 }
 
 // FieldLine returns the line of the deepest field of path (a path as
@@ -112,20 +285,10 @@ func (o *Object) FieldLineOf(p FieldPath) int {
 }
 
 // APIVersion returns apiVersion, or "".
-func (o *Object) APIVersion() string {
-	if o.identity {
-		return o.apiVersion
-	}
-	return str(o.Body["apiVersion"])
-}
+func (o *Object) APIVersion() string { return o.apiVersion }
 
 // Kind returns kind, or "".
-func (o *Object) Kind() string {
-	if o.identity {
-		return o.kind
-	}
-	return str(o.Body["kind"])
-}
+func (o *Object) Kind() string { return o.kind }
 
 // Group returns the API group of apiVersion ("" for the core group).
 func (o *Object) Group() string {
@@ -135,40 +298,30 @@ func (o *Object) Group() string {
 	return ""
 }
 
-// Metadata returns metadata as a map, or nil.
-func (o *Object) Metadata() map[string]any {
-	m, _ := o.Body["metadata"].(map[string]any)
-	return m
-}
-
 // Name returns metadata.name, falling back to metadata.generateName.
 func (o *Object) Name() string {
-	if o.identity {
+	if o.name != "" {
 		return o.name
 	}
-	return nameOf(o.Metadata())
-}
-
-func nameOf(metadata map[string]any) string {
-	if n := str(metadata["name"]); n != "" {
-		return n
-	}
-	return str(metadata["generateName"])
+	return str(o.MetadataField("generateName"))
 }
 
 // Namespace returns metadata.namespace, or "".
-func (o *Object) Namespace() string {
-	if o.identity {
-		return o.namespace
-	}
-	return str(o.Metadata()["namespace"])
-}
+func (o *Object) Namespace() string { return o.namespace }
 
 // Annotations returns metadata.annotations with only string values kept.
-func (o *Object) Annotations() map[string]string { return StringMap(o.Metadata()["annotations"]) }
+func (o *Object) Annotations() map[string]string { return StringMap(o.MetadataField("annotations")) }
 
 // Labels returns metadata.labels with only string values kept.
-func (o *Object) Labels() map[string]string { return StringMap(o.Metadata()["labels"]) }
+func (o *Object) Labels() map[string]string { return StringMap(o.MetadataField("labels")) }
+
+// Label returns the value of label key, and whether the object has it
+// (with a string value), without building a map as Labels does.
+func (o *Object) Label(key string) (string, bool) {
+	labels, _ := o.MetadataField("labels").(map[string]any)
+	v, ok := labels[key].(string)
+	return v, ok
+}
 
 // String names the object the way kubectl does: Kind namespace/name.
 func (o *Object) String() string {

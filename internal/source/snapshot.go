@@ -76,7 +76,7 @@ func (s *SnapshotWriter) Begin(info ClusterInfo, taken time.Time) error {
 
 // Write appends one object (already redacted by the cluster loader).
 func (s *SnapshotWriter) Write(o *Object) error {
-	b, err := json.Marshal(o.Body)
+	b, err := json.Marshal(o.Body())
 	if err != nil {
 		return fmt.Errorf("encoding %s: %w", o, err)
 	}

@@ -48,8 +48,8 @@ func TestSnapshotRoundTrip(t *testing.T) {
 				t.Fatal(err)
 			}
 			objs := []*Object{
-				{Body: map[string]any{"apiVersion": "v1", "kind": "Pod", "metadata": map[string]any{"name": "p", "namespace": "n"}, "spec": map[string]any{"priority": int64(7), "ratio": 0.5}}},
-				{Body: map[string]any{"apiVersion": "apps/v1", "kind": "Deployment", "metadata": map[string]any{"name": "d"}}},
+				NewObject(map[string]any{"apiVersion": "v1", "kind": "Pod", "metadata": map[string]any{"name": "p", "namespace": "n"}, "spec": map[string]any{"priority": int64(7), "ratio": 0.5}}, Position{}, -1),
+				NewObject(map[string]any{"apiVersion": "apps/v1", "kind": "Deployment", "metadata": map[string]any{"name": "d"}}, Position{}, -1),
 			}
 			for _, o := range objs {
 				if err := w.Write(o); err != nil {
@@ -70,8 +70,8 @@ func TestSnapshotRoundTrip(t *testing.T) {
 				t.Fatalf("objects %d errors %v", len(res.Objects), res.Errors)
 			}
 			for i, o := range res.Objects {
-				if !reflect.DeepEqual(o.Body, objs[i].Body) {
-					t.Errorf("object %d = %#v, want %#v (numbers must come back as int64/float64)", i, o.Body, objs[i].Body)
+				if !reflect.DeepEqual(o.Body(), objs[i].Body()) {
+					t.Errorf("object %d = %#v, want %#v (numbers must come back as int64/float64)", i, o.Body(), objs[i].Body())
 				}
 				if o.Source.File != "" {
 					t.Error("snapshot objects must have no file source, like live ones")

@@ -69,6 +69,36 @@ func (c *MapCache) FromUnstructured(in map[string]any, out any) error {
 	return decode(in, dv.Elem(), c)
 }
 
+// FromFields decodes a mapping that is read one key at a time, such as a
+// loaded object's top level (source.Object.Field), into out, a pointer to
+// a zero value of a struct: it asks field for the value of each of the
+// struct's JSON names (nil: left out) and decodes it as FromUnstructured
+// would. A struct that inlines a field of another kind than a struct,
+// which receives the whole mapping, cannot be decoded so.
+func FromFields(field func(name string) any, out any) error {
+	dv := reflect.ValueOf(out)
+	if dv.Kind() != reflect.Pointer || dv.IsNil() || dv.Elem().Kind() != reflect.Struct {
+		return fmt.Errorf("FromFields needs a non-nil pointer to a struct, got %T", out)
+	}
+	dv = dv.Elem()
+	p := planFor(dv.Type())
+	if p.custom || len(p.fields[""]) > 0 {
+		return fmt.Errorf("FromFields cannot decode %s: it reads the whole mapping", dv.Type())
+	}
+	for name, indexes := range p.fields {
+		v := field(name)
+		if v == nil {
+			continue
+		}
+		for _, index := range indexes {
+			if err := decode(v, fieldAt(dv, index), nil); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
+}
+
 // plan is what decoding into one destination type needs, computed once.
 type plan struct {
 	// custom is set for types that decode themselves from JSON.

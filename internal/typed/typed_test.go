@@ -9,6 +9,7 @@ import (
 
 	appsv1 "k8s.io/api/apps/v1"
 	corev1 "k8s.io/api/core/v1"
+	rbacv1 "k8s.io/api/rbac/v1"
 	apiextensionsv1 "k8s.io/apiextensions-apiserver/pkg/apis/apiextensions/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/runtime"
@@ -39,6 +40,48 @@ func agree(t testing.TB, name string, in map[string]any, into func() any, caches
 		} else if err == nil && !reflect.DeepEqual(want, cached) {
 			t.Fatalf("%s: decoded differently through a cache:\napimachinery: %#v\nours:         %#v", name, want, cached)
 		}
+	}
+}
+
+// agreeFields holds FromFields, reading o one field at a time, to what
+// FromUnstructured decodes from its whole document.
+func agreeFields(t testing.TB, name string, o *source.Object, into func() any) {
+	t.Helper()
+	want, got := into(), into()
+	wantErr := FromUnstructured(o.Body(), want)
+	gotErr := FromFields(o.Field, got)
+	if (wantErr == nil) != (gotErr == nil) {
+		t.Fatalf("%s: FromUnstructured error %v, FromFields %v", name, wantErr, gotErr)
+	}
+	if wantErr == nil && !reflect.DeepEqual(want, got) {
+		t.Fatalf("%s: decoded differently one field at a time:\nwhole: %#v\nfields: %#v", name, want, got)
+	}
+}
+
+// TestFromFields: a struct is decoded from the fields a function gives as
+// from the mapping that holds them; what cannot be decoded so is an error.
+func TestFromFields(t *testing.T) {
+	body := map[string]any{"apiVersion": "rbac.authorization.k8s.io/v1", "kind": "Role", "metadata": map[string]any{"name": "r", "labels": map[string]any{"a": "b"}},
+		"rules": []any{map[string]any{"verbs": []any{"get"}, "resources": []any{"pods"}}}, "unknown": int64(1)}
+	o := source.NewObject(body, source.Position{}, -1)
+	agreeFields(t, "role", o, func() any { return &rbacv1.ClusterRole{} })
+	var binding struct {
+		RoleRef rbacv1.RoleRef `json:"roleRef"`
+	}
+	bad := source.NewObject(map[string]any{"kind": "RoleBinding", "roleRef": "not a mapping"}, source.Position{}, -1)
+	if err := FromFields(bad.Field, &binding); err == nil {
+		t.Error("a roleRef that is not a mapping decoded")
+	}
+	type rest map[string]any
+	var whole struct {
+		rest // embedded without a JSON name: receives the whole mapping
+		Raw  string
+	}
+	if err := FromFields(o.Field, &whole); err == nil {
+		t.Error("a struct that inlines a map decoded field by field")
+	}
+	if err := FromFields(o.Field, &binding.RoleRef.Name); err == nil {
+		t.Error("a string decoded as a struct")
 	}
 }
 
@@ -156,10 +199,11 @@ func TestAgreesOnCorpus(t *testing.T) {
 			newObj = func() any { return &apiextensionsv1.CustomResourceDefinition{} }
 		}
 		if newObj != nil {
-			agree(t, o.String(), o.Body, newObj, cache)
+			agree(t, o.String(), o.Body(), newObj, cache)
+			agreeFields(t, o.String(), o, newObj)
 			typedObjects++
 		}
-		for _, tmpl := range templateSpecs(o.Body) {
+		for _, tmpl := range templateSpecs(o.Body()) {
 			agree(t, o.String()+" pod template", tmpl, func() any { return &corev1.PodSpec{} }, cache)
 			templates++
 		}
@@ -202,8 +246,8 @@ func FuzzAgrees(f *testing.F) {
 	f.Fuzz(func(t *testing.T, data []byte) {
 		cache := NewMapCache()
 		for _, o := range source.ParseBytes("fuzz", data).Objects {
-			agree(t, "pod", o.Body, func() any { return &corev1.Pod{} }, cache)
-			if spec, ok := o.Body["spec"].(map[string]any); ok {
+			agree(t, "pod", o.Body(), func() any { return &corev1.Pod{} }, cache)
+			if spec, ok := o.Field("spec").(map[string]any); ok {
 				agree(t, "spec", spec, func() any { return &corev1.PodSpec{} }, cache)
 			}
 		}

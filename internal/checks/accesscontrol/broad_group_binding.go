@@ -37,13 +37,13 @@ func broadGroupBinding() *check.Check {
 			if o.Group() != "rbac.authorization.k8s.io" {
 				return nil
 			}
-			roleRef, _ := o.Body["roleRef"].(map[string]any)
+			roleRef, _ := o.Field("roleRef").(map[string]any)
 			role, _ := roleRef["name"].(string)
 			roleKind, _ := roleRef["kind"].(string)
 			if roleKind == "ClusterRole" && discoveryRoles[role] {
 				return nil
 			}
-			subjects, _ := o.Body["subjects"].([]any)
+			subjects, _ := o.Field("subjects").([]any)
 			var out []check.Result
 			for i, s := range subjects {
 				subj, _ := s.(map[string]any)

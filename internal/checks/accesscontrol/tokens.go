@@ -28,7 +28,7 @@ func serviceAccountTokenSecret() *check.Check {
 			if o.Group() != "" {
 				return nil
 			}
-			if t, _ := o.Body["type"].(string); t != string(corev1.SecretTypeServiceAccountToken) {
+			if t, _ := o.Field("type").(string); t != string(corev1.SecretTypeServiceAccountToken) {
 				return nil
 			}
 			sa := o.Annotations()[corev1.ServiceAccountNameKey]

@@ -52,7 +52,7 @@ func encryptionConfigOf(env *check.Env, obj *source.Object) *nodeconfig.Encrypti
 		return nil
 	}
 	v := env.Memo(encryptionMemo{obj}, func() any {
-		data, err := json.Marshal(obj.Body)
+		data, err := json.Marshal(obj.Body())
 		if err != nil {
 			return (*nodeconfig.EncryptionConfig)(nil)
 		}

@@ -51,7 +51,7 @@ func webhookExemptsAll() *check.Check {
 			if len(namespaces) == 0 {
 				return nil // nothing to compare against
 			}
-			hooks, _ := o.Body["webhooks"].([]any)
+			hooks, _ := o.Field("webhooks").([]any)
 			var out []check.Result
 			for i, h := range hooks {
 				hook, _ := h.(map[string]any)

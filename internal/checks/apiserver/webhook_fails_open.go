@@ -30,7 +30,7 @@ func webhookFailsOpen() *check.Check {
 			if o.Group() != "admissionregistration.k8s.io" {
 				return nil
 			}
-			hooks, _ := o.Body["webhooks"].([]any)
+			hooks, _ := o.Field("webhooks").([]any)
 			var out []check.Result
 			for i, h := range hooks {
 				hook, _ := h.(map[string]any)

@@ -30,7 +30,7 @@ func serviceExposedWithoutPolicy() *check.Check {
 		Models: []*check.Model{netpolModel},
 		Object: func(env *check.Env, o *source.Object) []check.Result {
 			// Most Services are ClusterIP: read the type before decoding.
-			spec, _ := o.Body["spec"].(map[string]any)
+			spec, _ := o.Field("spec").(map[string]any)
 			if t, _ := spec["type"].(string); t != string(corev1.ServiceTypeLoadBalancer) && t != string(corev1.ServiceTypeNodePort) {
 				return nil
 			}
@@ -71,7 +71,7 @@ func ingressWithoutTLS() *check.Check {
 		Kinds: []string{"Ingress"},
 		Object: func(_ *check.Env, o *source.Object) []check.Result {
 			var ing networkingv1.Ingress
-			if o.Group() != networkingv1.GroupName || typed.FromUnstructured(o.Body, &ing) != nil || len(ing.Spec.TLS) > 0 {
+			if o.Group() != networkingv1.GroupName || typed.FromFields(o.Field, &ing) != nil || len(ing.Spec.TLS) > 0 {
 				return nil
 			}
 			var hosts []string

@@ -45,7 +45,7 @@ func istioMTLSNotStrict() *check.Check {
 			if o.Group() != "security.istio.io" {
 				return nil
 			}
-			spec, _ := o.Body["spec"].(map[string]any)
+			spec, _ := o.Field("spec").(map[string]any)
 			var out []check.Result
 			judge := func(mode, path, where string) {
 				switch strings.ToUpper(mode) {
@@ -81,7 +81,7 @@ func istioDestinationRuleTLSDisabled() *check.Check {
 			if o.Group() != "networking.istio.io" {
 				return nil
 			}
-			spec, _ := o.Body["spec"].(map[string]any)
+			spec, _ := o.Field("spec").(map[string]any)
 			host := str(spec, "host")
 			var out []check.Result
 			policy := func(tp map[string]any, path string) {
@@ -131,8 +131,8 @@ func meshWorkloadOptedOut() *check.Check {
 			if nsObj == nil {
 				return nil
 			}
-			nsLabels := source.StringMap(nsObj.Metadata()["labels"])
-			nsAnn := source.StringMap(nsObj.Metadata()["annotations"])
+			nsLabels := source.StringMap(nsObj.MetadataField("labels"))
+			nsAnn := source.StringMap(nsObj.MetadataField("annotations"))
 			var out []check.Result
 			istioOn := nsLabels["istio-injection"] == "enabled" || (nsLabels["istio.io/rev"] != "" && nsLabels["istio-injection"] != "disabled")
 			if istioOn && (pod.Meta.Labels["sidecar.istio.io/inject"] == "false" || pod.Meta.Annotations["sidecar.istio.io/inject"] == "false") {
@@ -181,7 +181,7 @@ func peerAuths(env *check.Env) []peerAuth {
 			if o.Kind() != "PeerAuthentication" || o.Group() != "security.istio.io" {
 				continue
 			}
-			spec, _ := o.Body["spec"].(map[string]any)
+			spec, _ := o.Field("spec").(map[string]any)
 			pa := peerAuth{namespace: namespaceOrDefault(o), mode: strings.ToUpper(str(spec, "mtls", "mode"))}
 			if pa.mode == "UNSET" {
 				pa.mode = ""
@@ -253,7 +253,7 @@ func istioWorkloadPermissive() *check.Check {
 			if ns == "" || nsObj == nil {
 				return nil
 			}
-			nsLabels := source.StringMap(nsObj.Metadata()["labels"])
+			nsLabels := source.StringMap(nsObj.MetadataField("labels"))
 			injected := nsLabels["istio-injection"] == "enabled" || (nsLabels["istio.io/rev"] != "" && nsLabels["istio-injection"] != "disabled")
 			if !injected || pod.Meta.Labels["sidecar.istio.io/inject"] == "false" || pod.Meta.Annotations["sidecar.istio.io/inject"] == "false" {
 				return nil // not meshed: mesh-workload-not-meshed says so when it opted out
@@ -293,8 +293,8 @@ func meshNamespaceNotMeshed() *check.Check {
 			if len(meshes.istio)+len(meshes.linkerd) == 0 {
 				return nil
 			}
-			lbl := source.StringMap(o.Metadata()["labels"])
-			ann := source.StringMap(o.Metadata()["annotations"])
+			lbl := source.StringMap(o.MetadataField("labels"))
+			ann := source.StringMap(o.MetadataField("annotations"))
 			if slices.Contains(meshes.istio, name) || slices.Contains(meshes.linkerd, name) ||
 				lbl["istio-injection"] == "disabled" || ann["linkerd.io/inject"] == "disabled" || !hasWorkloads(env, name) {
 				return nil
@@ -321,11 +321,11 @@ func meshedNamespaces(env *check.Env) meshed {
 	return env.Memo(meshedKey{}, func() any {
 		var m meshed
 		for _, o := range namespaceObjects(env) {
-			lbl := source.StringMap(o.Metadata()["labels"])
+			lbl := source.StringMap(o.MetadataField("labels"))
 			if lbl["istio-injection"] == "enabled" || (lbl["istio.io/rev"] != "" && lbl["istio-injection"] != "disabled") {
 				m.istio = append(m.istio, o.Name())
 			}
-			if source.StringMap(o.Metadata()["annotations"])["linkerd.io/inject"] == "enabled" {
+			if source.StringMap(o.MetadataField("annotations"))["linkerd.io/inject"] == "enabled" {
 				m.linkerd = append(m.linkerd, o.Name())
 			}
 		}

@@ -220,7 +220,7 @@ func serviceExternalIPs() *check.Check {
 		},
 		Kinds: []string{"Service"},
 		Object: func(_ *check.Env, o *source.Object) []check.Result {
-			spec, _ := o.Body["spec"].(map[string]any)
+			spec, _ := o.Field("spec").(map[string]any)
 			ips, _ := spec["externalIPs"].([]any)
 			if o.Group() != "" || len(ips) == 0 {
 				return nil

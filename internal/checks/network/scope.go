@@ -185,7 +185,7 @@ func servicesByName(env *check.Env) map[string]*netpol.Service {
 		out := map[string]*netpol.Service{}
 		for _, o := range env.Inventory.Objects() {
 			if svc, ok := netpol.ServiceOf(o); ok {
-				name, _ := o.Metadata()["name"].(string)
+				name, _ := o.MetadataField("name").(string)
 				out[svc.Namespace+"/"+name] = svc
 			}
 		}

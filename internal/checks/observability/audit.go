@@ -142,7 +142,7 @@ func policyOf(env *check.Env, obj *source.Object) *nodeconfig.AuditPolicy {
 		return nil
 	}
 	return env.Memo(policyMemo{obj}, func() any {
-		data, err := json.Marshal(obj.Body)
+		data, err := json.Marshal(obj.Body())
 		if err != nil {
 			return (*nodeconfig.AuditPolicy)(nil)
 		}

@@ -28,7 +28,7 @@ func namespacePodSecurity() *check.Check {
 			if o.Group() != "" || psaExemptNamespaces[o.Name()] {
 				return nil
 			}
-			level, set := o.Labels()[psaEnforceLabel]
+			level, set := o.Label(psaEnforceLabel)
 			switch {
 			case !set:
 				return []check.Result{{Path: "metadata.labels", Message: fmt.Sprintf("namespace %q has no %s label: privileged pods are admitted", o.Name(), psaEnforceLabel)}}
