@@ -85,3 +85,18 @@ func BenchmarkParseBytesYAMLv3(b *testing.B) {
 		}
 	}
 }
+
+// BenchmarkNewObject makes an object of a Deployment's document (its top
+// level and metadata kept as a list) and reads it as the engine does.
+func BenchmarkNewObject(b *testing.B) {
+	body := map[string]any{"apiVersion": "apps/v1", "kind": "Deployment",
+		"metadata": map[string]any{"name": "web", "namespace": "shop", "labels": map[string]any{"app": "web"}},
+		"spec":     map[string]any{"replicas": int64(3)}}
+	b.ReportAllocs()
+	for b.Loop() {
+		o := NewObject(body, Position{File: "bench.yaml", Line: 1}, -1)
+		if o.Name() != "web" || o.Field("spec") == nil || o.MetadataField("labels") == nil {
+			b.Fatal("wrong object")
+		}
+	}
+}

@@ -86,40 +86,33 @@ func NewObject(body map[string]any, src Position, item int) *Object {
 	if isMap {
 		o.has |= hasMetadata
 	}
-	n := 0
-	for k, v := range body {
-		if !ownTopLevel(k, v, isMap) {
-			n++
-		}
-	}
-	for k, v := range metadata {
-		if !ownMetadata(k, v) {
-			n++
-		}
-	}
-	if n > 0 {
-		o.other = make([]field, 0, n)
-	}
+	// Collected on the stack, then copied into a list of exactly their
+	// number: the object keeps it to the end of the run.
+	var scratch [16]field
+	other := scratch[:0]
 	for k, v := range body {
 		switch {
 		case !ownTopLevel(k, v, isMap):
-			o.other = append(o.other, field{k, v})
+			other = append(other, field{k, v})
 		case k == "apiVersion":
 			o.apiVersion, o.has = v.(string), o.has|hasAPIVersion
 		case k == "kind":
 			o.kind, o.has = v.(string), o.has|hasKind
 		}
 	}
-	o.metadataAt = int32(len(o.other))
+	o.metadataAt = int32(len(other))
 	for k, v := range metadata {
 		switch {
 		case !ownMetadata(k, v):
-			o.other = append(o.other, field{k, v})
+			other = append(other, field{k, v})
 		case k == "name":
 			o.name, o.has = v.(string), o.has|hasName
 		case k == "namespace":
 			o.namespace, o.has = v.(string), o.has|hasNamespace
 		}
+	}
+	if len(other) > 0 {
+		o.other = append(make([]field, 0, len(other)), other...)
 	}
 	return o
 }
