@@ -31,10 +31,10 @@ func (p Position) String() string {
 // nested blocks, so parts of a document may be shared with other objects.
 //
 // The object's own two mappings, its top level and its metadata, are not
-// kept as maps. Every object has them and no other object shares them (a
-// Deployment's spec is its ReplicaSet's too; its metadata is its own),
-// and a Go map costs 336 bytes however few its keys: two of them were
-// half of what a loaded object held. The four strings every object is
+// kept as maps. Every object has them, they are its own (a Deployment's
+// spec may be its ReplicaSet's too, but its metadata names it), and a Go
+// map costs 336 bytes however few its keys: two of them were half of what
+// a loaded object held. The four strings every object is
 // asked for (apiVersion, kind, metadata.name and metadata.namespace) are
 // fields of their own, the rest of both mappings one short list.
 type Object struct {
