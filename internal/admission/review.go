@@ -118,8 +118,8 @@ func decodeObject(req *admissionv1.AdmissionRequest) (*source.Object, error) {
 	if err != nil {
 		return nil, err
 	}
-	own, _ := obj.MetadataField("name").(string)
-	if (obj.Namespace() != "" || req.Namespace == "") && (own != "" || req.Name == "") {
+	objName, _ := obj.MetadataField("name").(string)
+	if (obj.Namespace() != "" || req.Namespace == "") && (objName != "" || req.Name == "") {
 		return obj, nil
 	}
 	// Body builds fresh maps for the top level and metadata: fill them in
