@@ -234,7 +234,7 @@ func templateSpecs(body map[string]any) []map[string]any {
 }
 
 // FuzzAgrees decodes manifests as the loader reads them into a Pod and a
-// PodSpec both ways.
+// PodSpec both ways, and into a Pod and a ClusterRole one field at a time.
 func FuzzAgrees(f *testing.F) {
 	for _, s := range []string{
 		"apiVersion: v1\nkind: Pod\nmetadata: {name: a, labels: {x: y}}\nspec:\n  containers:\n  - name: c\n    resources: {limits: {cpu: 1}}\n    ports: [{containerPort: 80}]\n",
@@ -247,6 +247,8 @@ func FuzzAgrees(f *testing.F) {
 		cache := NewMapCache()
 		for _, o := range source.ParseBytes("fuzz", data).Objects {
 			agree(t, "pod", o.Body(), func() any { return &corev1.Pod{} }, cache)
+			agreeFields(t, "pod", o, func() any { return &corev1.Pod{} })
+			agreeFields(t, "role", o, func() any { return &rbacv1.ClusterRole{} })
 			if spec, ok := o.Field("spec").(map[string]any); ok {
 				agree(t, "spec", spec, func() any { return &corev1.PodSpec{} }, cache)
 			}
