@@ -29,6 +29,9 @@ const (
 // parsedObject is an object decoded from a document, before it is given its
 // file.
 type parsedObject struct {
+	// body is valid only until the yield that receives it returns: the
+	// fast path fills the next document's top level and metadata in the
+	// same maps (fastParser.reuseOwnMaps). NewObject keeps its values.
 	body map[string]any
 	line int
 	item int

@@ -34,9 +34,9 @@ func (p Position) String() string {
 // kept as maps. Every object has them, they are its own (a Deployment's
 // spec may be its ReplicaSet's too, but its metadata names it), and a Go
 // map costs 336 bytes however few its keys: two of them were half of what
-// a loaded object held. The four strings every object is
-// asked for (apiVersion, kind, metadata.name and metadata.namespace) are
-// fields of their own, the rest of both mappings one short list.
+// a loaded object held. The four strings every object is asked for
+// (apiVersion, kind, metadata.name and metadata.namespace) are fields of
+// their own, the rest of both mappings one short list.
 type Object struct {
 	// Source is where the object starts.
 	Source Position

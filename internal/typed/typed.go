@@ -86,12 +86,8 @@ func FromFields(field func(name string) any, out any) error {
 		return fmt.Errorf("FromFields cannot decode %s: it reads the whole mapping", dv.Type())
 	}
 	for name, indexes := range p.fields {
-		v := field(name)
-		if v == nil {
-			continue
-		}
-		for _, index := range indexes {
-			if err := decode(v, fieldAt(dv, index), nil); err != nil {
+		if v := field(name); v != nil {
+			if err := decodeFields(v, dv, indexes, nil); err != nil {
 				return err
 			}
 		}
@@ -300,10 +296,19 @@ func structFrom(m map[string]any, dv reflect.Value, p *plan, c *MapCache) error 
 		if v == nil {
 			continue // apimachinery leaves the field at its zero value
 		}
-		for _, index := range p.fields[name] {
-			if err := decode(v, fieldAt(dv, index), c); err != nil {
-				return err
-			}
+		if err := decodeFields(v, dv, p.fields[name], c); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// decodeFields decodes sv (non-nil) into each of dv's fields at indexes:
+// the fields one JSON name fills.
+func decodeFields(sv any, dv reflect.Value, indexes [][]int, c *MapCache) error {
+	for _, index := range indexes {
+		if err := decode(sv, fieldAt(dv, index), c); err != nil {
+			return err
 		}
 	}
 	return nil
